@@ -1,0 +1,93 @@
+#!/usr/bin/env node
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Option } from 'commander';
+import { ConfigError } from '../config/settings.js';
+import { EXIT } from './exit-codes.js';
+import { runScan, type ScanFlags } from './scan.js';
+
+const packageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+function buildProgram(): Command {
+  const program = new Command('racewatch')
+    .description('Finds Go race detector reports in logs and files one GitLab issue per distinct race.')
+    .version(packageJson.version)
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  program
+    .command('scan')
+    .description(
+      'Scan log files once and report every race found. Without GitLab settings this is a dry run that prints the issues it would file.',
+    )
+    .argument('<paths...>', 'log files, directories (searched recursively), globs (quote them), .gz files, or - for stdin')
+    .option('--json', 'print one JSON object per race report on stdout (NDJSON) instead of the summary')
+    .option('--dry-run', 'file nothing; print what would be filed (the default while GitLab is not configured)')
+    .option('--exit-code', 'exit 1 when races were found (for CI gates)')
+    .option('--progress', 'always show progress on stderr (default: only at a terminal, for inputs over 64 MiB)')
+    .option('--no-progress', 'never show progress')
+    .option('--config <file>', 'JSON config file with any of the settings below [env: RACEWATCH_CONFIG]')
+    .option('--line-prefix <regex>', 'strip this prefix from every line before parsing [env: RACEWATCH_LINE_PREFIX]')
+    .option('--max-line-bytes <n>', 'cut lines longer than this (default 1048576) [env: RACEWATCH_MAX_LINE_BYTES]')
+    .option('--fingerprint-depth <n>', 'application frames per access in the fingerprint (default 1) [env: RACEWATCH_FINGERPRINT_DEPTH]')
+    .option('--skip-function <regex>', 'helper function never used as a racing function; repeatable [env: RACEWATCH_SKIP_FUNCTIONS, comma-separated]', collect)
+    .option('--app-module <prefix>', 'import path prefix of your code; repeatable (default: every non-standard-library package) [env: RACEWATCH_APP_MODULES, comma-separated]', collect)
+    .addOption(
+      new Option('--log-level <level>', 'log verbosity on stderr [env: LOG_LEVEL]').choices([
+        'trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent',
+      ]),
+    )
+    .addHelpText(
+      'after',
+      '\nExit status: 0 success, 1 races found (only with --exit-code), 2 usage, configuration or input error.\n' +
+        'Logs and progress go to stderr; stdout carries only the summary or the JSON.',
+    )
+    .action(async (paths: string[], options: Record<string, unknown>) => {
+      const flags: ScanFlags = {
+        json: options.json as boolean | undefined,
+        dryRun: options.dryRun as boolean | undefined,
+        exitCode: options.exitCode as boolean | undefined,
+        progress: options.progress as boolean | undefined,
+        config: options.config as string | undefined,
+        linePrefix: options.linePrefix,
+        maxLineBytes: options.maxLineBytes,
+        fingerprintDepth: options.fingerprintDepth,
+        skipFunctions: options.skipFunction,
+        appModules: options.appModule,
+        logLevel: options.logLevel,
+      };
+      process.exitCode = await runScan(paths, flags, {
+        stdout: process.stdout,
+        stderr: process.stderr,
+        stdin: process.stdin,
+        env: process.env,
+      });
+    });
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.inputError;
+      return;
+    }
+    if (error instanceof ConfigError) {
+      process.stderr.write(`racewatch: configuration error: ${error.message}\n`);
+      process.exitCode = EXIT.inputError;
+      return;
+    }
+    throw error;
+  }
+}
+
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  // The reader went away (`racewatch scan ... | head`): nothing left to say to it.
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? EXIT.ok);
+  throw error;
+});
+
+await main();

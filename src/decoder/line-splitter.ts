@@ -1,0 +1,93 @@
+/**
+ * Splits a byte stream into lines without ever holding more than one capped line: a line longer than
+ * `maxLineBytes` is delivered cut at the cap (flagged), and the rest of it is skipped, so a 50 MB line
+ * costs no more memory than a short one. split2 cannot do this: with maxLength it errors or drops the line.
+ */
+export interface LineSink {
+  /**
+   * `bytes[start, end)` is the line without its LF (and without a CR before it). The buffer is only valid
+   * during the call. `offset` is the byte offset of the line's first byte in the stream.
+   */
+  (bytes: Buffer, start: number, end: number, lineNumber: number, offset: number, cut: boolean): void;
+}
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+export class LineSplitter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private pendingCut = false;
+  private lineNumber = 1;
+  private lineOffset = 0;
+  private streamOffset = 0;
+  cutLines = 0;
+
+  constructor(
+    private readonly maxLineBytes: number,
+    private readonly sink: LineSink,
+  ) {}
+
+  /** Bytes consumed so far. */
+  get bytesRead(): number {
+    return this.streamOffset;
+  }
+
+  push(chunk: Buffer): void {
+    let start = 0;
+    let newline = chunk.indexOf(LF);
+    if (newline !== -1 && (this.pendingBytes > 0 || this.pendingCut)) {
+      this.hold(chunk, 0, newline);
+      this.emitPending();
+      start = newline + 1;
+      newline = chunk.indexOf(LF, start);
+    }
+    while (newline !== -1) {
+      this.emit(chunk, start, newline);
+      start = newline + 1;
+      newline = chunk.indexOf(LF, start);
+    }
+    if (start < chunk.length) this.hold(chunk, start, chunk.length);
+    this.streamOffset += chunk.length;
+  }
+
+  /** The stream ended: a last line without LF is still a line. */
+  end(): void {
+    if (this.pendingBytes > 0 || this.pendingCut) this.emitPending();
+  }
+
+  private emit(chunk: Buffer, start: number, end: number): void {
+    const offset = this.streamOffset + start;
+    const length = end - start;
+    const cut = length > this.maxLineBytes;
+    const stop = cut ? start + this.maxLineBytes : end;
+    this.deliver(chunk, start, stop, offset, cut);
+  }
+
+  private hold(chunk: Buffer, start: number, end: number): void {
+    if (this.pendingBytes === 0 && !this.pendingCut) this.lineOffset = this.streamOffset + start;
+    const room = this.maxLineBytes - this.pendingBytes;
+    const take = Math.min(room, end - start);
+    if (take > 0) {
+      this.pending.push(Buffer.from(chunk.subarray(start, start + take)));
+      this.pendingBytes += take;
+    }
+    if (end - start > take) this.pendingCut = true;
+  }
+
+  private emitPending(): void {
+    const line = this.pending.length === 1 ? this.pending[0]! : Buffer.concat(this.pending, this.pendingBytes);
+    const offset = this.lineOffset;
+    this.deliver(line, 0, line.length, offset, this.pendingCut);
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.pendingCut = false;
+  }
+
+  private deliver(bytes: Buffer, start: number, end: number, offset: number, cut: boolean): void {
+    if (cut) this.cutLines += 1;
+    const stop = !cut && end > start && bytes[end - 1] === CR ? end - 1 : end;
+    this.sink(bytes, start, stop, this.lineNumber, offset, cut);
+    this.lineNumber += 1;
+  }
+}

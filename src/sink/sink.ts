@@ -1,0 +1,8 @@
+import type { RaceOccurrence } from '../pipeline/occurrence.js';
+
+/** Where occurrences go once parsed and fingerprinted. `accept` resolves when the sink has taken it for good. */
+export interface RaceSink {
+  accept(occurrence: RaceOccurrence): Promise<void>;
+  /** All input was read: write whatever summary the sink gives. */
+  finish(): Promise<void>;
+}

@@ -1,0 +1,99 @@
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { glob, isDynamicPattern } from 'tinyglobby';
+
+export const STDIN_PATH = '-';
+
+export interface SourceFile {
+  /** As the user named it (or as found under a named directory); `-` is standard input. */
+  path: string;
+  /** Bytes on disk (compressed size for .gz); null for standard input. */
+  size: number | null;
+}
+
+export class InputError extends Error {
+  constructor(
+    readonly source: string,
+    message: string,
+  ) {
+    super(`${source}: ${message}`);
+    this.name = 'InputError';
+  }
+}
+
+export interface ExpandedPaths {
+  files: SourceFile[];
+  errors: InputError[];
+}
+
+/** Turns command-line paths (files, directories searched recursively, globs, `-`) into files to read, in a stable order. */
+export async function expandPaths(specs: string[]): Promise<ExpandedPaths> {
+  const files: SourceFile[] = [];
+  const errors: InputError[] = [];
+  const seen = new Set<string>();
+  const add = (file: SourceFile): void => {
+    const key = file.path === STDIN_PATH ? STDIN_PATH : path.resolve(file.path);
+    if (seen.has(key)) return;
+    seen.add(key);
+    files.push(file);
+  };
+  for (const spec of specs) {
+    try {
+      for (const file of await expandOne(spec)) add(file);
+    } catch (error) {
+      errors.push(error instanceof InputError ? error : new InputError(spec, describeFsError(error)));
+    }
+  }
+  return { files, errors };
+}
+
+async function expandOne(spec: string): Promise<SourceFile[]> {
+  if (spec === STDIN_PATH) return [{ path: STDIN_PATH, size: null }];
+  const info = await stat(spec).catch((error: unknown) => {
+    if (isDynamicPattern(spec)) return null;
+    throw new InputError(spec, describeFsError(error));
+  });
+  if (info === null) return expandGlob(spec);
+  if (info.isDirectory()) return expandDirectory(spec);
+  if (!info.isFile()) throw new InputError(spec, 'not a regular file, directory or glob');
+  return [{ path: spec, size: info.size }];
+}
+
+async function expandGlob(pattern: string): Promise<SourceFile[]> {
+  const matches = await glob(pattern, { onlyFiles: true, dot: false, expandDirectories: false });
+  if (matches.length === 0) throw new InputError(pattern, 'no file matches this pattern');
+  return withSizes(matches.sort());
+}
+
+async function expandDirectory(dir: string): Promise<SourceFile[]> {
+  const entries = await readdir(dir, { recursive: true, withFileTypes: true });
+  const names = entries
+    .filter((entry) => entry.isFile())
+    .map((entry) => path.join(entry.parentPath ?? entry.path, entry.name))
+    .sort();
+  return withSizes(names);
+}
+
+async function withSizes(paths: string[]): Promise<SourceFile[]> {
+  return Promise.all(paths.map(async (file) => ({ path: file, size: (await stat(file)).size })));
+}
+
+export function describeFsError(error: unknown): string {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  switch (code) {
+    case 'ENOENT':
+      return 'no such file or directory';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied (racewatch needs read access to it)';
+    case 'EISDIR':
+      return 'is a directory';
+    case 'ELOOP':
+      return 'too many levels of symbolic links';
+    case 'EMFILE':
+    case 'ENFILE':
+      return 'too many open files';
+    default:
+      return error instanceof Error ? error.message : String(error);
+  }
+}
