@@ -116,7 +116,8 @@ export function createGoRaceParser(options: GoRaceParserOptions = {}): ReportPar
       text: report.textLines.join('\n'),
       markerLine: report.markerLine,
       markerOffset: report.markerOffset,
-      truncated,
+      // A separator can also be the opening line of the next report, after a writer died mid-report.
+      truncated: truncated || report.accesses.length < 2,
     };
     return [{ type: 'report', report: parsed }];
   }
