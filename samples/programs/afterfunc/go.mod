@@ -1,0 +1,3 @@
+module soak.example/leases
+
+go 1.19

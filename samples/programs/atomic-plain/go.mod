@@ -1,0 +1,3 @@
+module soak.example/quota
+
+go 1.19

@@ -1,0 +1,3 @@
+module soak.example/ingest
+
+go 1.19

@@ -1,0 +1,3 @@
+module soak.example/frontdoor
+
+go 1.19

@@ -1,0 +1,3 @@
+module soak.example/batcher
+
+go 1.19

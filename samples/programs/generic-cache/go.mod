@@ -1,0 +1,3 @@
+module soak.example/catalog
+
+go 1.19

@@ -1,0 +1,3 @@
+module soak.example/configd
+
+go 1.19

@@ -1,0 +1,3 @@
+module soak.example/registry
+
+go 1.19

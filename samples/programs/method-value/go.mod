@@ -1,0 +1,3 @@
+module soak.example/ticker
+
+go 1.19

@@ -1,0 +1,3 @@
+module soak.example/telemetry
+
+go 1.19

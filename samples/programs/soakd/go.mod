@@ -1,0 +1,3 @@
+module soak.example/svc
+
+go 1.19

@@ -1,0 +1,3 @@
+module soak.example/presence
+
+go 1.19

@@ -1,0 +1,3 @@
+module soak.example/ledger
+
+go 1.19

@@ -1,0 +1,33 @@
+import { spawnSync } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+export const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+
+export interface CliResult {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the built racewatch binary as a user would (npm test builds it first). */
+export function racewatch(args: string[], options: { env?: Record<string, string>; input?: string | Buffer } = {}): CliResult {
+  const env: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: undefined, ...options.env };
+  for (const key of Object.keys(env)) if (key.startsWith('RACEWATCH_') && !options.env?.[key]) delete env[key];
+  const result = spawnSync(process.execPath, [CLI, ...args], {
+    cwd: ROOT,
+    env: env as NodeJS.ProcessEnv,
+    input: options.input,
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+export function jsonLines(text: string): Record<string, unknown>[] {
+  return text
+    .split('\n')
+    .filter((line) => line.length > 0)
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
+}

@@ -1,0 +1,43 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { extractRaces, type ExtractEvent, type ExtractOptions } from '../../src/pipeline/extract.js';
+import type { RaceOccurrence } from '../../src/pipeline/occurrence.js';
+import { DEFAULT_FINGERPRINT_OPTIONS } from '../../src/fingerprint/fingerprint.js';
+import { openSource } from '../../src/source/open.js';
+
+export const SAMPLES_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../samples');
+
+export interface SampleEntry {
+  file: string;
+  program: string | null;
+  derivedFrom: string | null;
+  reports: number;
+  truncated: number;
+  bugs: string[];
+  racingFunctions: [string, string][];
+  notes: string;
+}
+
+export function loadManifest(): SampleEntry[] {
+  const manifest = JSON.parse(readFileSync(path.join(SAMPLES_DIR, 'manifest.json'), 'utf8')) as { samples: SampleEntry[] };
+  return manifest.samples;
+}
+
+export const DEFAULT_EXTRACT: ExtractOptions = { maxLineBytes: 1024 * 1024, fingerprint: DEFAULT_FINGERPRINT_OPTIONS };
+
+export async function extractAll(file: string, options: ExtractOptions = DEFAULT_EXTRACT): Promise<ExtractEvent[]> {
+  const absolute = path.isAbsolute(file) ? file : path.join(SAMPLES_DIR, file);
+  const opened = await openSource({ path: absolute, size: null });
+  const events: ExtractEvent[] = [];
+  for await (const event of extractRaces(file, opened.chunks, options)) events.push(event);
+  return events;
+}
+
+export async function occurrencesOf(file: string, options?: ExtractOptions): Promise<RaceOccurrence[]> {
+  return (await extractAll(file, options)).flatMap((event) => (event.type === 'race' ? [event.occurrence] : []));
+}
+
+export async function* chunksOf(text: string | Buffer): AsyncGenerator<Buffer> {
+  yield Buffer.isBuffer(text) ? text : Buffer.from(text);
+}
