@@ -1,0 +1,90 @@
+import { statusLine, type Reply } from './http.js';
+import type { Fault } from './types.js';
+
+const DEFAULT_RETRY_AFTER_SECONDS = 60;
+// GitLab.com's authenticated API throttle (Rack::Attack), per minute.
+const RATE_LIMIT = 2000;
+
+interface ArmedFault {
+  fault: Fault;
+  remaining: number;
+}
+
+export class FaultQueue {
+  private readonly armed: ArmedFault[] = [];
+
+  add(fault: Fault): void {
+    const times = fault.times ?? 1;
+    if (!(times > 0)) throw new Error(`fault.times must be positive, got ${times}`);
+    this.armed.push({ fault, remaining: times });
+  }
+
+  /** The first armed fault matching the request, counted down and disarmed when used up. */
+  take(method: string, rawPath: string): Fault | undefined {
+    const decodedPath = safeDecode(rawPath);
+    const index = this.armed.findIndex(({ fault }) => matches(fault, method, rawPath, decodedPath));
+    if (index < 0) return undefined;
+    const entry = this.armed[index]!;
+    entry.remaining -= 1;
+    if (entry.remaining <= 0) this.armed.splice(index, 1);
+    return entry.fault;
+  }
+}
+
+export function isErrorFault(fault: Fault): boolean {
+  return fault.status >= 400;
+}
+
+export function faultReply(fault: Fault): Reply {
+  if (fault.status === 429) return rateLimitedReply(fault);
+  if (fault.body === undefined) return { status: fault.status, body: { message: statusLine(fault.status) } };
+  return { status: fault.status, body: fault.body, headers: { 'content-type': contentTypeOf(fault.body) } };
+}
+
+// Rack::Attack's throttled responder: plain-text body plus RateLimit-* and Retry-After headers.
+function rateLimitedReply(fault: Fault): Reply {
+  const retryAfter = fault.retryAfterSeconds ?? DEFAULT_RETRY_AFTER_SECONDS;
+  const resetEpoch = Math.ceil(Date.now() / 1000) + retryAfter;
+  return {
+    status: 429,
+    body: fault.body ?? 'Retry later\n',
+    headers: {
+      'retry-after': String(retryAfter),
+      'ratelimit-name': 'throttle_authenticated_api',
+      'ratelimit-limit': String(RATE_LIMIT),
+      'ratelimit-observed': String(RATE_LIMIT + 1),
+      'ratelimit-remaining': '0',
+      'ratelimit-reset': String(resetEpoch),
+      'ratelimit-resettime': new Date(resetEpoch * 1000).toUTCString(),
+    },
+  };
+}
+
+function matches(fault: Fault, method: string, rawPath: string, decodedPath: string): boolean {
+  if (fault.method && fault.method.toUpperCase() !== method.toUpperCase()) return false;
+  if (!fault.path) return true;
+  return testRegExp(fault.path, rawPath) || testRegExp(fault.path, decodedPath);
+}
+
+// A /g or /y RegExp keeps lastIndex between calls; reset it so matching stays stateless.
+function testRegExp(pattern: RegExp, text: string): boolean {
+  pattern.lastIndex = 0;
+  return pattern.test(text);
+}
+
+function contentTypeOf(body: string): string {
+  try {
+    JSON.parse(body);
+    return 'application/json';
+  } catch {
+    return 'text/plain; charset=utf-8';
+  }
+}
+
+export function safeDecode(text: string): string {
+  try {
+    return decodeURIComponent(text);
+  } catch {
+    return text;
+  }
+}

@@ -1,0 +1,89 @@
+export interface StandinOptions {
+  token?: string;
+  projects?: Array<{ id: number; path: string }>;
+  /** Full paths that exist but answer 403 to every request. */
+  forbiddenProjects?: string[];
+}
+
+export interface Fault {
+  method?: string;
+  /** Tested against the path as sent (e.g. /api/v4/projects/soak%2Fsvc/issues) and against its decoded form. */
+  path?: RegExp;
+  /** A status below 400 means "no error": the request is delayed by delayMs and then served normally. */
+  status: number;
+  /** Default 1; use Infinity for a permanent fault. */
+  times?: number;
+  retryAfterSeconds?: number;
+  body?: string;
+  dropConnection?: boolean;
+  delayMs?: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  /** Path as sent on the wire, percent-encoding kept, without the query string. */
+  path: string;
+  query: Record<string, string | string[]>;
+  body: unknown;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+export interface StoredLabel {
+  id: number;
+  projectId: number;
+  name: string;
+  color: string;
+  description: string | null;
+}
+
+export interface StoredIssue {
+  id: number;
+  iid: number;
+  projectId: number;
+  title: string;
+  description: string | null;
+  state: 'opened' | 'closed';
+  labels: string[];
+  assignees: string[];
+  author: string;
+  createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+  closedBy: string | null;
+}
+
+export interface StoredNote {
+  id: number;
+  projectId: number;
+  issueIid: number;
+  body: string;
+  author: string;
+  system: boolean;
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface QuickActionRecord {
+  projectId: number;
+  issueIid: number;
+  source: 'description' | 'note';
+  command: string;
+  arg: string | null;
+  /** False when GitLab would have refused it (e.g. /close on a closed or not yet created issue). */
+  applied: boolean;
+}
+
+export interface GitlabStandin {
+  url: string;
+  token: string;
+  requests: RecordedRequest[];
+  /** Every quick action the stand-in recognised and removed from a description or note. */
+  quickActions: QuickActionRecord[];
+  issues(projectId?: number): StoredIssue[];
+  notes(projectId: number, iid: number): StoredNote[];
+  labels(projectId?: number): StoredLabel[];
+  injectFault(f: Fault): void;
+  closeIssue(projectId: number, iid: number): void;
+  editIssue(projectId: number, iid: number, patch: Partial<{ title: string; description: string; labels: string[] }>): void;
+  close(): Promise<void>;
+}
