@@ -2,6 +2,9 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { ConfigError } from '../config/settings.js';
+import { GitlabConfigurationError } from '../sink/gitlab/errors.js';
+import { StateWriteError } from '../state/atomic-file.js';
+import { StateCorruptError, StateLockedError } from '../state/sink-state.js';
 import { EXIT } from './exit-codes.js';
 import { runScan, type ScanFlags } from './scan.js';
 
@@ -19,7 +22,7 @@ function buildProgram(): Command {
   program
     .command('scan')
     .description(
-      'Scan log files once and report every race found. Without GitLab settings this is a dry run that prints the issues it would file.',
+      'Scan log files once and file every race found in GitLab (GITLAB_URL, GITLAB_TOKEN or GITLAB_TOKEN_FILE, GITLAB_PROJECT; see README). Without GitLab settings, or with --dry-run, it prints the issues it would file.',
     )
     .argument('<paths...>', 'log files, directories (searched recursively), globs (quote them), .gz files, or - for stdin')
     .option('--json', 'print one JSON object per race report on stdout (NDJSON) instead of the summary')
@@ -28,6 +31,7 @@ function buildProgram(): Command {
     .option('--progress', 'always show progress on stderr (default: only at a terminal, for inputs over 64 MiB)')
     .option('--no-progress', 'never show progress')
     .option('--config <file>', 'JSON config file with any of the settings below [env: RACEWATCH_CONFIG]')
+    .option('--state-dir <dir>', 'where racewatch remembers filed issues and pending sightings [env: RACEWATCH_STATE_DIR]')
     .option('--line-prefix <regex>', 'strip this prefix from every line before parsing [env: RACEWATCH_LINE_PREFIX]')
     .option('--max-line-bytes <n>', 'cut lines longer than this (default 1048576) [env: RACEWATCH_MAX_LINE_BYTES]')
     .option('--fingerprint-depth <n>', 'application frames per access in the fingerprint (default 1) [env: RACEWATCH_FINGERPRINT_DEPTH]')
@@ -40,7 +44,8 @@ function buildProgram(): Command {
     )
     .addHelpText(
       'after',
-      '\nExit status: 0 success, 1 races found (only with --exit-code), 2 usage, configuration or input error.\n' +
+      '\nExit status: 0 success, 1 races found (only with --exit-code), 2 usage, configuration, state or input error,\n' +
+        '3 GitLab unreachable or refusing: the sightings stay pending in the state directory for the next run.\n' +
         'Logs and progress go to stderr; stdout carries only the summary or the JSON.',
     )
     .action(async (paths: string[], options: Record<string, unknown>) => {
@@ -50,6 +55,7 @@ function buildProgram(): Command {
         exitCode: options.exitCode as boolean | undefined,
         progress: options.progress as boolean | undefined,
         config: options.config as string | undefined,
+        stateDir: options.stateDir,
         linePrefix: options.linePrefix,
         maxLineBytes: options.maxLineBytes,
         fingerprintDepth: options.fingerprintDepth,
@@ -75,8 +81,13 @@ async function main(): Promise<void> {
       process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.inputError;
       return;
     }
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof GitlabConfigurationError) {
       process.stderr.write(`racewatch: configuration error: ${error.message}\n`);
+      process.exitCode = EXIT.inputError;
+      return;
+    }
+    if (error instanceof StateCorruptError || error instanceof StateLockedError || error instanceof StateWriteError) {
+      process.stderr.write(`racewatch: ${error.message}\n`);
       process.exitCode = EXIT.inputError;
       return;
     }

@@ -1,10 +1,19 @@
 import type { Readable, Writable } from 'node:stream';
-import { loadScanSettings, type ScanSettings, type SettingOverrides } from '../config/settings.js';
+import { gitlabConnectionFrom } from '../config/gitlab.js';
+import { defaultStateDir, loadSettings, type Settings, type SettingOverrides } from '../config/settings.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { extractRaces, type ExtractEvent, type ExtractOptions } from '../pipeline/extract.js';
 import { createDryRunSink } from '../sink/dry-run.js';
 import { createNdjsonSink } from '../sink/ndjson.js';
+import { fanOut } from '../sink/fan-out.js';
+import type { GitlabConnection } from '../sink/gitlab/client.js';
+import { createGitlabClient } from '../sink/gitlab/client.js';
+import { createGitlabSink, type GitlabSink } from '../sink/gitlab/gitlab-sink.js';
+import { describeDelivery } from '../sink/gitlab/report.js';
+import { IssueTracker } from '../sink/gitlab/tracker.js';
+import { writeOut } from '../sink/output.js';
 import type { RaceSink } from '../sink/sink.js';
+import { stateFileFor } from '../state/sink-state.js';
 import { expandPaths, InputError, type SourceFile } from '../source/expand.js';
 import { openSource } from '../source/open.js';
 import { EXIT } from './exit-codes.js';
@@ -16,6 +25,11 @@ export interface ScanFlags extends SettingOverrides {
   exitCode?: boolean;
   progress?: boolean;
   config?: string;
+}
+
+interface Sinks {
+  sink: RaceSink;
+  gitlab: GitlabSink | null;
 }
 
 export interface ScanIo {
@@ -40,13 +54,14 @@ interface ScanTotals {
 }
 
 export async function runScan(paths: string[], flags: ScanFlags, io: ScanIo): Promise<number> {
-  const { json, dryRun: _dryRun, exitCode, progress: wantProgress, config, ...overrides } = flags;
-  const settings = loadScanSettings(io.env, overrides, config ?? io.env.RACEWATCH_CONFIG);
+  const { json, dryRun, exitCode, progress: wantProgress, config, ...overrides } = flags;
+  const settings = loadSettings(io.env, overrides, config ?? io.env.RACEWATCH_CONFIG);
   const log = createLogger(settings.logLevel, io.stderr);
+  const connection = dryRun ? null : gitlabConnectionFrom(settings, io.env);
   const { files, errors } = await expandPaths(paths);
   for (const error of errors) log.error({ source: error.source }, error.message);
 
-  const sink = json ? createNdjsonSink(io.stdout) : createDryRunSink(io.stdout);
+  const { sink, gitlab } = await openSinks(json === true, connection, settings, io, log);
   const totals: ScanTotals = { files: 0, bytes: 0, reports: 0, truncated: 0, abandoned: 0, cutLines: 0, failedFiles: errors.length };
   const progress = chooseProgress(files, wantProgress, io.stderr);
   let bytesBefore = 0;
@@ -60,11 +75,41 @@ export async function runScan(paths: string[], flags: ScanFlags, io: ScanIo): Pr
   progress?.done();
   await sink.finish();
   log.info(totals, 'scan finished');
+  if (gitlab && connection && !json) await writeOut(io.stdout, describeDelivery(gitlab.summary, connection.project, settings.maxNewIssues));
   if (totals.failedFiles > 0) return EXIT.inputError;
+  if (gitlab?.summary.failure) return EXIT.deliveryIncomplete;
   return exitCode && totals.reports > 0 ? EXIT.racesFound : EXIT.ok;
 }
 
-function extractOptions(settings: ScanSettings): ExtractOptions {
+async function openSinks(
+  json: boolean,
+  connection: GitlabConnection | null,
+  settings: Settings,
+  io: ScanIo,
+  log: Logger,
+): Promise<Sinks> {
+  const gitlab = connection ? await openGitlabSink(connection, settings, io.env, log) : null;
+  const output = json ? createNdjsonSink(io.stdout) : gitlab ? null : createDryRunSink(io.stdout);
+  const sinks = [output, gitlab].filter((sink): sink is RaceSink => sink !== null);
+  return { sink: fanOut(sinks), gitlab };
+}
+
+async function openGitlabSink(connection: GitlabConnection, settings: Settings, env: NodeJS.ProcessEnv, log: Logger): Promise<GitlabSink> {
+  const client = createGitlabClient(connection, log);
+  return createGitlabSink({
+    tracker: new IssueTracker(client, settings.labels),
+    log,
+    stateFile: stateFileFor(settings.stateDir ?? defaultStateDir(env), connection.project),
+    project: connection.project,
+    ignoreLabel: settings.ignoreLabel,
+    reopenPolicy: settings.reopenPolicy,
+    commentWindowMs: settings.commentWindow,
+    maxNewIssues: settings.maxNewIssues,
+    host: settings.host,
+  });
+}
+
+function extractOptions(settings: Settings): ExtractOptions {
   return {
     maxLineBytes: settings.maxLineBytes,
     customPrefix: settings.linePrefix,

@@ -1,17 +1,35 @@
 import { readFileSync } from 'node:fs';
+import { homedir, hostname } from 'node:os';
+import path from 'node:path';
 import { z } from 'zod';
+import { parseDuration } from './duration.js';
 
 /**
  * Every setting racewatch reads, with where it comes from. Precedence: command-line option, then
  * environment variable, then the config file (RACEWATCH_CONFIG or --config), then the default.
  */
-export interface ScanSettings {
+export interface Settings {
   maxLineBytes: number;
   linePrefix: RegExp | undefined;
   fingerprintDepth: number;
   skipFunctions: RegExp[];
   appModules: string[];
   logLevel: string;
+  gitlabUrl: string | undefined;
+  gitlabToken: string | undefined;
+  gitlabTokenFile: string | undefined;
+  gitlabProject: string | undefined;
+  stateDir: string | undefined;
+  labels: string[];
+  ignoreLabel: string;
+  commentWindow: number;
+  reopenPolicy: 'reopen' | 'comment' | 'new-issue';
+  maxNewIssues: number;
+  host: string;
+  gitlabTimeout: number;
+  gitlabRetries: number;
+  gitlabBackoff: number;
+  gitlabMaxRetryAfter: number;
 }
 
 export class ConfigError extends Error {
@@ -32,6 +50,15 @@ const regex = z.string().transform((source, ctx) => {
 const list = z.union([z.array(z.string()), z.string().transform((text) => text.split(','))]).transform((items) =>
   items.map((item) => item.trim()).filter((item) => item.length > 0),
 );
+const duration = z.string().transform((text, ctx) => {
+  const ms = parseDuration(text);
+  if (ms === null) {
+    ctx.addIssue({ code: 'custom', message: 'must be a duration such as 0, 90s, 15m, 1h or 2d' });
+    return z.NEVER;
+  }
+  return ms;
+});
+const text = z.string().trim().min(1, 'must not be empty');
 const integer = (min: number) => z.coerce.number().int(`must be a whole number`).min(min, `must be at least ${min}`);
 
 const SETTINGS = {
@@ -45,6 +72,21 @@ const SETTINGS = {
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     fallback: 'info',
   },
+  gitlabUrl: { env: 'GITLAB_URL', schema: z.url('must be a URL such as https://gitlab.example.com'), fallback: undefined },
+  gitlabToken: { env: 'GITLAB_TOKEN', schema: text, fallback: undefined, secret: true },
+  gitlabTokenFile: { env: 'GITLAB_TOKEN_FILE', schema: text, fallback: undefined },
+  gitlabProject: { env: 'GITLAB_PROJECT', schema: text, fallback: undefined },
+  stateDir: { env: 'RACEWATCH_STATE_DIR', schema: text, fallback: undefined },
+  labels: { env: 'RACEWATCH_LABELS', schema: list.pipe(z.array(z.string()).min(1, 'needs at least one label')), fallback: ['race'] },
+  ignoreLabel: { env: 'RACEWATCH_IGNORE_LABEL', schema: text, fallback: 'race::ignore' },
+  commentWindow: { env: 'RACEWATCH_COMMENT_WINDOW', schema: duration, fallback: 0 },
+  reopenPolicy: { env: 'RACEWATCH_REOPEN_POLICY', schema: z.enum(['reopen', 'comment', 'new-issue']), fallback: 'reopen' },
+  maxNewIssues: { env: 'RACEWATCH_MAX_NEW_ISSUES', schema: integer(0), fallback: 25 },
+  host: { env: 'RACEWATCH_HOST', schema: text, fallback: hostname() },
+  gitlabTimeout: { env: 'RACEWATCH_GITLAB_TIMEOUT', schema: duration, fallback: 30_000 },
+  gitlabBackoff: { env: 'RACEWATCH_GITLAB_BACKOFF', schema: duration, fallback: 1000 },
+  gitlabRetries: { env: 'RACEWATCH_GITLAB_RETRIES', schema: integer(0).max(20, 'must be at most 20'), fallback: 5 },
+  gitlabMaxRetryAfter: { env: 'RACEWATCH_GITLAB_MAX_RETRY_AFTER', schema: duration, fallback: 300_000 },
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
@@ -54,11 +96,11 @@ export const SETTING_ENV_NAMES: Record<SettingName, string> = Object.fromEntries
   Object.entries(SETTINGS).map(([name, setting]) => [name, setting.env]),
 ) as Record<SettingName, string>;
 
-export function loadScanSettings(
+export function loadSettings(
   env: NodeJS.ProcessEnv,
   flags: SettingOverrides,
   configFile: string | undefined = env.RACEWATCH_CONFIG,
-): ScanSettings {
+): Settings {
   const fromFile = configFile ? readConfigFile(configFile) : {};
   const settings: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {
@@ -70,11 +112,19 @@ export function loadScanSettings(
     const parsed = (setting.schema as z.ZodType).safeParse(raw);
     if (!parsed.success) {
       const reason = parsed.error.issues.map((issue) => issue.message).join('; ');
-      throw new ConfigError(`${origin}: ${reason} (got ${JSON.stringify(raw)})`);
+      const got = 'secret' in setting ? '' : ` (got ${JSON.stringify(raw)})`;
+      throw new ConfigError(`${origin}: ${reason}${got}`);
     }
     settings[name] = parsed.data;
   }
-  return settings as unknown as ScanSettings;
+  return settings as unknown as Settings;
+}
+
+/** Where state lives by default: systemd's StateDirectory, else the XDG state directory. */
+export function defaultStateDir(env: NodeJS.ProcessEnv): string {
+  const systemd = env.STATE_DIRECTORY?.split(':')[0];
+  if (systemd) return systemd;
+  return path.join(env.XDG_STATE_HOME || path.join(homedir(), '.local', 'state'), 'racewatch');
 }
 
 function pick(

@@ -1,0 +1,125 @@
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { z } from 'zod';
+import { writeFileAtomic } from './atomic-file.js';
+
+/**
+ * What the GitLab sink must remember between runs: which issue each fingerprint has, sightings GitLab has
+ * not acknowledged yet, and occurrences already delivered (so a re-scan files nothing twice).
+ */
+const sightingSchema = z.object({
+  id: z.string(),
+  fingerprint: z.string(),
+  title: z.string(),
+  sides: z.array(z.array(z.string())),
+  host: z.string(),
+  source: z.string(),
+  line: z.number(),
+  seenAt: z.string(),
+  truncated: z.boolean(),
+  text: z.string(),
+  racingFrames: z.array(z.string()),
+  creationSites: z.array(z.string()),
+});
+export type Sighting = z.infer<typeof sightingSchema>;
+
+const issueSchema = z.object({
+  iid: z.number(),
+  webUrl: z.string(),
+  lastCommentAt: z.string().nullable(),
+});
+export type IssueLink = z.infer<typeof issueSchema>;
+
+export const STATE_SCHEMA_VERSION = 1;
+
+const stateSchema = z.object({
+  schema: z.literal(STATE_SCHEMA_VERSION),
+  project: z.string(),
+  issues: z.record(z.string(), issueSchema),
+  pending: z.array(sightingSchema),
+  /** occurrence id → when GitLab acknowledged it. */
+  delivered: z.record(z.string(), z.string()),
+});
+export type SinkState = z.infer<typeof stateSchema>;
+
+export class StateCorruptError extends Error {
+  constructor(file: string, reason: string) {
+    super(
+      `state file ${file} is unreadable (${reason}); racewatch stops rather than start afresh and file old reports again. ` +
+        'Move the file aside to start with empty state (issues are then found again through their markers in GitLab).',
+    );
+    this.name = 'StateCorruptError';
+  }
+}
+
+export class StateLockedError extends Error {
+  constructor(file: string, pid: number) {
+    super(`another racewatch (pid ${pid}) is using ${file}; run one racewatch per state directory`);
+    this.name = 'StateLockedError';
+  }
+}
+
+export function emptyState(project: string): SinkState {
+  return { schema: STATE_SCHEMA_VERSION, project, issues: {}, pending: [], delivered: {} };
+}
+
+export function stateFileFor(stateDir: string, project: string): string {
+  return path.join(stateDir, `gitlab-${project.replace(/[^A-Za-z0-9._-]+/g, '_')}.json`);
+}
+
+export async function loadState(file: string, project: string): Promise<SinkState> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(project);
+    throw new StateCorruptError(file, (error as Error).message);
+  }
+  if (text.trim() === '') throw new StateCorruptError(file, 'the file is empty');
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw new StateCorruptError(file, `not valid JSON: ${(error as Error).message}`);
+  }
+  const schema = (json as { schema?: unknown } | null)?.schema;
+  if (typeof schema === 'number' && schema > STATE_SCHEMA_VERSION) {
+    throw new StateCorruptError(file, `written by a newer racewatch (schema ${schema}; this one knows ${STATE_SCHEMA_VERSION})`);
+  }
+  const parsed = stateSchema.safeParse(json);
+  if (!parsed.success) throw new StateCorruptError(file, z.prettifyError(parsed.error).replace(/\n/g, ' '));
+  return parsed.data;
+}
+
+export async function saveState(file: string, state: SinkState): Promise<void> {
+  await writeFileAtomic(file, `${JSON.stringify(state)}\n`);
+}
+
+/** One writer per state file: a lock file holding the owner's pid; a lock left by a dead process is taken over. */
+export async function lockState(file: string): Promise<() => Promise<void>> {
+  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  const lock = `${file}.lock`;
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      const handle = await open(lock, 'wx', 0o600);
+      await handle.writeFile(String(process.pid));
+      await handle.close();
+      return () => rm(lock, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
+      if (owner > 0 && owner !== process.pid && isAlive(owner)) throw new StateLockedError(file, owner);
+      await rm(lock, { force: true });
+    }
+  }
+  throw new StateLockedError(file, Number.NaN);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
