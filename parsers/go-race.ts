@@ -146,6 +146,10 @@ export function createGoRaceParser(options: GoRaceParserOptions = {}): ReportPar
     get idle() {
       return open === null;
     },
+    get openAt() {
+      const report = open as OpenReport | null;
+      return report ? { line: report.markerLine, offset: report.markerOffset } : null;
+    },
     push(line) {
       if (open) return pushInReport(open, line);
       if (MARKER_LINE.test(line.text)) start(line);

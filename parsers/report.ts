@@ -65,6 +65,8 @@ export type ParserEvent =
 export interface ReportParser {
   /** True while no report is open, so lines without the marker can be skipped unread. */
   readonly idle: boolean;
+  /** Where the open report's marker line is, so a reader can resume there after a restart. */
+  readonly openAt: { line: number; offset: number } | null;
   push(line: ReportLine): ParserEvent[];
   /** The input ended (or went quiet): close whatever is open. */
   end(): ParserEvent[];

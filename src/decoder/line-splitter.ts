@@ -18,19 +18,30 @@ export class LineSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private pendingCut = false;
-  private lineNumber = 1;
-  private lineOffset = 0;
-  private streamOffset = 0;
+  private lineNumber: number;
+  private lineOffset: number;
+  private streamOffset: number;
   cutLines = 0;
 
+  /** `start` resumes a stream part-way: the offset and line number of the first byte pushed. */
   constructor(
     private readonly maxLineBytes: number,
     private readonly sink: LineSink,
-  ) {}
+    start: { offset: number; line: number } = { offset: 0, line: 1 },
+  ) {
+    this.streamOffset = start.offset;
+    this.lineOffset = start.offset;
+    this.lineNumber = start.line;
+  }
 
-  /** Bytes consumed so far. */
+  /** Offset just past the last byte pushed. */
   get bytesRead(): number {
     return this.streamOffset;
+  }
+
+  /** Where the next line starts: the offset and number of the first line not yet delivered. */
+  get nextLine(): { offset: number; line: number } {
+    return { offset: this.pendingBytes > 0 || this.pendingCut ? this.lineOffset : this.streamOffset, line: this.lineNumber };
   }
 
   push(chunk: Buffer): void {

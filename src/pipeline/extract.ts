@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { createGoRaceParser, GO_RACE_MARKER, type GoRaceParserOptions } from '../../parsers/go-race.js';
-import type { AbandonedReport, ParsedReport, ParserEvent } from '../../parsers/report.js';
+import type { AbandonedReport, ParsedReport, ParserEvent, ReportParser } from '../../parsers/report.js';
 import { LineSplitter } from '../decoder/line-splitter.js';
-import { createUnwrapper, type WrapperName } from '../decoder/wrappers.js';
+import { createUnwrapper, type Unwrapper, type WrapperName } from '../decoder/wrappers.js';
 import { fingerprintAccesses, type FingerprintOptions } from '../fingerprint/fingerprint.js';
 import type { RaceOccurrence } from './occurrence.js';
 
@@ -25,60 +25,114 @@ export interface ExtractSummary {
   wrapper: WrapperName;
 }
 
+/** Where reading a source resumes: a line start, its number, and the source's first bytes (for occurrence ids). */
+export interface ResumePoint {
+  offset: number;
+  line: number;
+  head: Buffer;
+}
+
 const MARKER = Buffer.from(GO_RACE_MARKER);
 // Enough of a file's beginning to tell two files apart, so occurrence ids survive renames and gzip.
-const HEAD_BYTES = 1024;
+export const HEAD_BYTES = 1024;
 
 /**
- * Runs one source through decoder, parser and fingerprint. Lines are only decoded to text when they
- * contain the marker or a report is open: most of a soak log is never turned into strings.
+ * One source through decoder, parser and fingerprint, fed chunk by chunk. Lines are only decoded to text
+ * when they contain the marker or a report is open: most of a soak log is never turned into strings.
  */
+export class RaceExtractor {
+  private readonly parser: ReportParser;
+  private readonly unwrapper: Unwrapper;
+  private readonly splitter: LineSplitter;
+  private readonly head: HeadBytes;
+  private readonly marker = new MarkerCursor();
+  private events: ExtractEvent[] = [];
+  private lastLine = 0;
+
+  constructor(
+    readonly source: string,
+    private readonly options: ExtractOptions,
+    resume: ResumePoint = { offset: 0, line: 1, head: Buffer.alloc(0) },
+  ) {
+    this.parser = createGoRaceParser(options.parser);
+    this.unwrapper = createUnwrapper({ maxLineChars: options.maxLineBytes, customPrefix: options.customPrefix });
+    this.head = new HeadBytes(HEAD_BYTES, resume.offset === 0 ? Buffer.alloc(0) : resume.head);
+    this.splitter = new LineSplitter(options.maxLineBytes, (...line) => this.onLine(...line), resume);
+  }
+
+  push(chunk: Buffer): ExtractEvent[] {
+    this.head.add(chunk);
+    this.splitter.push(chunk);
+    return this.take();
+  }
+
+  /** The input ended: a last line without LF is a line, and an open report is closed as truncated. */
+  end(): ExtractEvent[] {
+    this.splitter.end();
+    this.toEvents(this.parser.end());
+    return this.take();
+  }
+
+  /**
+   * The earliest point a restarted reader must go back to so that nothing is lost: the marker of the
+   * report still open, or else the start of the next line.
+   */
+  get resumePoint(): ResumePoint {
+    const open = this.parser.openAt;
+    const next = open ?? this.splitter.nextLine;
+    return { offset: next.offset, line: next.line, head: this.head.bytes() };
+  }
+
+  get hasOpenReport(): boolean {
+    return !this.parser.idle;
+  }
+
+  get bytesRead(): number {
+    return this.splitter.bytesRead;
+  }
+
+  summary(): ExtractSummary {
+    return { bytes: this.splitter.bytesRead, lines: this.lastLine, wrapper: this.unwrapper.detected };
+  }
+
+  private onLine(bytes: Buffer, start: number, end: number, line: number, offset: number, cut: boolean): void {
+    this.lastLine = line;
+    if (cut) this.events.push({ type: 'cut-line', source: this.source, line, offset, maxLineBytes: this.options.maxLineBytes });
+    if (this.parser.idle && !this.marker.within(bytes, start, end)) return;
+    const inner = this.unwrapper.unwrap(decodeText(bytes, start, end));
+    if (inner !== null) this.toEvents(this.parser.push({ text: inner, line, offset }));
+  }
+
+  private toEvents(events: ParserEvent[]): void {
+    for (const event of events) {
+      if (event.type === 'report') {
+        this.events.push({ type: 'race', occurrence: toOccurrence(this.source, event.report, this.head, this.options.fingerprint) });
+      } else {
+        this.events.push({ type: 'abandoned', source: this.source, abandoned: event.abandoned });
+      }
+    }
+  }
+
+  private take(): ExtractEvent[] {
+    const out = this.events;
+    this.events = [];
+    return out;
+  }
+}
+
+/** A whole source, start to end, as a stream of events (the one-off scan). */
 export async function* extractRaces(
   source: string,
   chunks: AsyncIterable<Buffer>,
   options: ExtractOptions,
 ): AsyncGenerator<ExtractEvent, ExtractSummary> {
-  const parser = createGoRaceParser(options.parser);
-  const unwrapper = createUnwrapper({ maxLineChars: options.maxLineBytes, customPrefix: options.customPrefix });
-  const head = new HeadBytes(HEAD_BYTES);
-  const marker = new MarkerCursor();
-  let pending: ExtractEvent[] = [];
-  let lines = 0;
-
-  const toEvents = (events: ParserEvent[]): void => {
-    for (const event of events) {
-      if (event.type === 'report') {
-        pending.push({ type: 'race', occurrence: toOccurrence(source, event.report, head, options.fingerprint) });
-      } else {
-        pending.push({ type: 'abandoned', source, abandoned: event.abandoned });
-      }
-    }
-  };
-
-  const splitter = new LineSplitter(options.maxLineBytes, (bytes, start, end, line, offset, cut) => {
-    lines = line;
-    if (cut) pending.push({ type: 'cut-line', source, line, offset, maxLineBytes: options.maxLineBytes });
-    if (parser.idle && !marker.within(bytes, start, end)) return;
-    const inner = unwrapper.unwrap(decodeText(bytes, start, end));
-    if (inner !== null) toEvents(parser.push({ text: inner, line, offset }));
-  });
-
+  const extractor = new RaceExtractor(source, options);
   for await (const chunk of chunks) {
-    head.add(chunk);
-    splitter.push(chunk);
-    pending.push({ type: 'progress', source, bytes: splitter.bytesRead });
-    yield* flush();
+    yield* extractor.push(chunk);
+    yield { type: 'progress', source, bytes: extractor.bytesRead };
   }
-  splitter.end();
-  toEvents(parser.end());
-  yield* flush();
-  return { bytes: splitter.bytesRead, lines, wrapper: unwrapper.detected };
-
-  function flush(): ExtractEvent[] {
-    const out = pending;
-    pending = [];
-    return out;
-  }
+  yield* extractor.end();
+  return extractor.summary();
 }
 
 function decodeText(bytes: Buffer, start: number, end: number): string {
@@ -102,28 +156,29 @@ class MarkerCursor {
 }
 
 class HeadBytes {
-  private parts: Buffer[] = [];
-  private length = 0;
-  constructor(private readonly limit: number) {}
+  private head: Buffer;
+  constructor(
+    private readonly limit: number,
+    known: Buffer,
+  ) {
+    this.head = Buffer.from(known.subarray(0, limit));
+  }
 
   add(chunk: Buffer): void {
-    if (this.length >= this.limit) return;
-    const part = chunk.subarray(0, this.limit - this.length);
-    this.parts.push(Buffer.from(part));
-    this.length += part.length;
+    if (this.head.length >= this.limit) return;
+    this.head = Buffer.concat([this.head, chunk.subarray(0, this.limit - this.head.length)]);
+  }
+
+  bytes(): Buffer {
+    return this.head;
   }
 
   upTo(offset: number): Buffer {
-    return Buffer.concat(this.parts, this.length).subarray(0, Math.min(offset, this.limit));
+    return this.head.subarray(0, Math.min(offset, this.limit));
   }
 }
 
-function toOccurrence(
-  source: string,
-  report: ParsedReport,
-  head: HeadBytes,
-  options: FingerprintOptions,
-): RaceOccurrence {
+function toOccurrence(source: string, report: ParsedReport, head: HeadBytes, options: FingerprintOptions): RaceOccurrence {
   const fingerprint = fingerprintAccesses(report.accesses, options);
   return {
     id: occurrenceId(head.upTo(report.markerOffset), report),
