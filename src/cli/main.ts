@@ -7,31 +7,23 @@ import { StateWriteError } from '../state/atomic-file.js';
 import { StateCorruptError, StateLockedError } from '../state/sink-state.js';
 import { EXIT } from './exit-codes.js';
 import { runScan, type ScanFlags } from './scan.js';
+import { runSweep } from './sweep.js';
+import type { CommandIo } from './wiring.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-function buildProgram(): Command {
-  const program = new Command('racewatch')
-    .description('Finds Go race detector reports in logs and files one GitLab issue per distinct race.')
-    .version(packageJson.version)
-    .exitOverride()
-    .showHelpAfterError('(run with --help for usage)');
+const EXIT_HELP =
+  '\nExit status: 0 success, 1 races found (only with --exit-code), 2 usage, configuration, state or input error,\n' +
+  '3 GitLab unreachable or refusing: the sightings stay pending in the state directory for the next run.\n' +
+  'Logs and progress go to stderr; stdout carries only the summary or the JSON. Settings: see README.';
 
-  program
-    .command('scan')
-    .description(
-      'Scan log files once and file every race found in GitLab (GITLAB_URL, GITLAB_TOKEN or GITLAB_TOKEN_FILE, GITLAB_PROJECT; see README). Without GitLab settings, or with --dry-run, it prints the issues it would file.',
-    )
-    .argument('<paths...>', 'log files, directories (searched recursively), globs (quote them), .gz files, or - for stdin')
-    .option('--json', 'print one JSON object per race report on stdout (NDJSON) instead of the summary')
-    .option('--dry-run', 'file nothing; print what would be filed (the default while GitLab is not configured)')
-    .option('--exit-code', 'exit 1 when races were found (for CI gates)')
-    .option('--progress', 'always show progress on stderr (default: only at a terminal, for inputs over 64 MiB)')
-    .option('--no-progress', 'never show progress')
-    .option('--config <file>', 'JSON config file with any of the settings below [env: RACEWATCH_CONFIG]')
-    .option('--state-dir <dir>', 'where racewatch remembers filed issues and pending sightings [env: RACEWATCH_STATE_DIR]')
+/** Options every command that reads logs takes. */
+function addSharedOptions(command: Command): Command {
+  return command
+    .option('--config <file>', 'JSON config file with any of the settings (see README) [env: RACEWATCH_CONFIG]')
+    .option('--state-dir <dir>', 'where racewatch remembers filed issues, pending sightings and read positions [env: RACEWATCH_STATE_DIR]')
     .option('--line-prefix <regex>', 'strip this prefix from every line before parsing [env: RACEWATCH_LINE_PREFIX]')
     .option('--max-line-bytes <n>', 'cut lines longer than this (default 1048576) [env: RACEWATCH_MAX_LINE_BYTES]')
     .option('--fingerprint-depth <n>', 'application frames per access in the fingerprint (default 1) [env: RACEWATCH_FINGERPRINT_DEPTH]')
@@ -41,34 +33,74 @@ function buildProgram(): Command {
       new Option('--log-level <level>', 'log verbosity on stderr [env: LOG_LEVEL]').choices([
         'trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent',
       ]),
-    )
-    .addHelpText(
-      'after',
-      '\nExit status: 0 success, 1 races found (only with --exit-code), 2 usage, configuration, state or input error,\n' +
-        '3 GitLab unreachable or refusing: the sightings stay pending in the state directory for the next run.\n' +
-        'Logs and progress go to stderr; stdout carries only the summary or the JSON.',
-    )
+    );
+}
+
+function commonFlags(options: Record<string, unknown>) {
+  return {
+    json: options.json as boolean | undefined,
+    dryRun: options.dryRun as boolean | undefined,
+    exitCode: options.exitCode as boolean | undefined,
+    config: options.config as string | undefined,
+    stateDir: options.stateDir,
+    linePrefix: options.linePrefix,
+    maxLineBytes: options.maxLineBytes,
+    fingerprintDepth: options.fingerprintDepth,
+    skipFunctions: options.skipFunction,
+    appModules: options.appModule,
+    logLevel: options.logLevel,
+  };
+}
+
+function processIo(): CommandIo {
+  return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env };
+}
+
+function buildProgram(): Command {
+  const program = new Command('racewatch')
+    .description('Finds Go race detector reports in logs and files one GitLab issue per distinct race.')
+    .version(packageJson.version)
+    .exitOverride()
+    .showHelpAfterError('(run with --help for usage)');
+
+  addSharedOptions(
+    program
+      .command('scan')
+      .description(
+        'Scan log files once and file every race found in GitLab (GITLAB_URL, GITLAB_TOKEN or GITLAB_TOKEN_FILE, GITLAB_PROJECT; see README). Without GitLab settings, or with --dry-run, it prints the issues it would file.',
+      )
+      .argument('<paths...>', 'log files, directories (searched recursively), globs (quote them), .gz files, or - for stdin'),
+  )
+    .option('--json', 'print one JSON object per race report on stdout (NDJSON) instead of the summary')
+    .option('--dry-run', 'file nothing; print what would be filed (the default while GitLab is not configured)')
+    .option('--exit-code', 'exit 1 when races were found (for CI gates)')
+    .option('--progress', 'always show progress on stderr (default: only at a terminal, for inputs over 64 MiB)')
+    .option('--no-progress', 'never show progress')
+    .addHelpText('after', EXIT_HELP)
     .action(async (paths: string[], options: Record<string, unknown>) => {
-      const flags: ScanFlags = {
-        json: options.json as boolean | undefined,
-        dryRun: options.dryRun as boolean | undefined,
-        exitCode: options.exitCode as boolean | undefined,
-        progress: options.progress as boolean | undefined,
-        config: options.config as string | undefined,
-        stateDir: options.stateDir,
-        linePrefix: options.linePrefix,
-        maxLineBytes: options.maxLineBytes,
-        fingerprintDepth: options.fingerprintDepth,
-        skipFunctions: options.skipFunction,
-        appModules: options.appModule,
-        logLevel: options.logLevel,
-      };
-      process.exitCode = await runScan(paths, flags, {
-        stdout: process.stdout,
-        stderr: process.stderr,
-        stdin: process.stdin,
-        env: process.env,
-      });
+      const flags: ScanFlags = { ...commonFlags(options), progress: options.progress as boolean | undefined };
+      process.exitCode = await runScan(paths, flags, processIo());
+    });
+  addSharedOptions(
+    program
+      .command('sweep')
+      .description(
+        'Scan the configured logs (RACEWATCH_PATHS, or the paths given) once, each from where the last sweep stopped, file what is new, and exit. For crontab or a systemd timer.',
+      )
+      .argument('[paths...]', 'files, directories or globs; default: RACEWATCH_PATHS'),
+  )
+    .option('--json', 'also print one JSON object per race report read in this sweep on stdout (NDJSON)')
+    .option('--dry-run', 'file nothing and move no saved position; print what would be filed')
+    .option('--exit-code', 'exit 1 when races were found')
+    .option('--start-at <where>', 'first sweep ever: read existing logs from the "beginning" (default) or only what is added from the "end" on [env: RACEWATCH_START_AT]')
+    .option('--report-timeout <duration>', 'a report still open at the end of a file unchanged for this long is filed as cut off (default 5s) [env: RACEWATCH_REPORT_TIMEOUT]')
+    .addHelpText('after', EXIT_HELP)
+    .action(async (paths: string[], options: Record<string, unknown>) => {
+      process.exitCode = await runSweep(
+        paths,
+        { ...commonFlags(options), startAt: options.startAt, reportTimeout: options.reportTimeout },
+        processIo(),
+      );
     });
   return program;
 }

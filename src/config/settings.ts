@@ -15,6 +15,9 @@ export interface Settings {
   skipFunctions: RegExp[];
   appModules: string[];
   logLevel: string;
+  paths: string[];
+  startAt: 'beginning' | 'end';
+  reportTimeout: number;
   gitlabUrl: string | undefined;
   gitlabToken: string | undefined;
   gitlabTokenFile: string | undefined;
@@ -72,6 +75,9 @@ const SETTINGS = {
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     fallback: 'info',
   },
+  paths: { env: 'RACEWATCH_PATHS', schema: list, fallback: [] as string[] },
+  startAt: { env: 'RACEWATCH_START_AT', schema: z.enum(['beginning', 'end']), fallback: 'beginning' },
+  reportTimeout: { env: 'RACEWATCH_REPORT_TIMEOUT', schema: duration, fallback: 5000 },
   gitlabUrl: { env: 'GITLAB_URL', schema: z.url('must be a URL such as https://gitlab.example.com'), fallback: undefined },
   gitlabToken: { env: 'GITLAB_TOKEN', schema: text, fallback: undefined, secret: true },
   gitlabTokenFile: { env: 'GITLAB_TOKEN_FILE', schema: text, fallback: undefined },

@@ -1,0 +1,61 @@
+import { createReadStream } from 'node:fs';
+import { open, stat } from 'node:fs/promises';
+import { createGunzip } from 'node:zlib';
+import { HEAD_BYTES } from '../pipeline/extract.js';
+import { describeFsError, InputError } from './expand.js';
+
+/** What tells one log file from another across renames, rotation, truncation and gzip. */
+export interface FileIdentity {
+  path: string;
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  gzip: boolean;
+  /** The first bytes of the content (decompressed for gzip), at most HEAD_BYTES. */
+  head: Buffer;
+}
+
+const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
+
+export async function identify(path: string): Promise<FileIdentity> {
+  try {
+    const info = await stat(path);
+    const raw = await readRange(path, 0, HEAD_BYTES);
+    const gzip = raw.subarray(0, 2).equals(GZIP_MAGIC);
+    const head = gzip ? await gunzippedHead(path) : raw;
+    return { path, dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, gzip, head };
+  } catch (error) {
+    if (error instanceof InputError) throw error;
+    throw new InputError(path, describeFsError(error));
+  }
+}
+
+export async function readRange(path: string, start: number, length: number): Promise<Buffer> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, start);
+    return buffer.subarray(0, bytesRead);
+  } finally {
+    await handle.close();
+  }
+}
+
+async function gunzippedHead(path: string): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let length = 0;
+  const gunzip = createReadStream(path).pipe(createGunzip());
+  try {
+    for await (const chunk of gunzip) {
+      parts.push(chunk as Buffer);
+      length += (chunk as Buffer).length;
+      if (length >= HEAD_BYTES) break;
+    }
+  } catch {
+    // A damaged gzip still has a head up to the damage; reading it later reports the damage.
+  } finally {
+    gunzip.destroy();
+  }
+  return Buffer.concat(parts).subarray(0, HEAD_BYTES);
+}
