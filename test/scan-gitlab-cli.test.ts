@@ -1,26 +1,9 @@
-import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CLI } from './support/cli.js';
+import { racewatchAsync } from './support/cli.js';
 import { startGitlabStandin, type GitlabStandin } from './support/gitlab-standin.js';
-
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the built CLI without blocking this process, which serves the stand-in. */
-function racewatchAsync(args: string[], env: Record<string, string>): Promise<Run> {
-  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('RACEWATCH_') && !key.startsWith('GITLAB_')));
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...base, ...env }, cwd: path.resolve(CLI, '../../../..') }, (error, stdout, stderr) => {
-      resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
 
 let standin: GitlabStandin;
 let env: Record<string, string>;

@@ -60,7 +60,7 @@ async function expandOne(spec: string): Promise<SourceFile[]> {
 }
 
 async function expandGlob(pattern: string): Promise<SourceFile[]> {
-  const matches = await glob(pattern, { onlyFiles: true, dot: false, expandDirectories: false });
+  const matches = await glob(pattern, { onlyFiles: true, dot: false, expandDirectories: false, absolute: path.isAbsolute(pattern) });
   if (matches.length === 0) throw new InputError(pattern, 'no file matches this pattern');
   return withSizes(matches.sort());
 }

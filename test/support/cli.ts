@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -30,4 +30,14 @@ export function jsonLines(text: string): Record<string, unknown>[] {
     .split('\n')
     .filter((line) => line.length > 0)
     .map((line) => JSON.parse(line) as Record<string, unknown>);
+}
+
+/** Runs the built CLI without blocking this process (which may be serving the GitLab stand-in). */
+export function racewatchAsync(args: string[], env: Record<string, string>): Promise<CliResult & { status: number }> {
+  const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('RACEWATCH_') && !key.startsWith('GITLAB_')));
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...base, ...env }, cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
 }
