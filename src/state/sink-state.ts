@@ -39,6 +39,11 @@ const stateSchema = z.object({
   pending: z.array(sightingSchema),
   /** occurrence id → when GitLab acknowledged it. */
   delivered: z.record(z.string(), z.string()),
+  /** The GitLab write under way (added after schema 1 shipped: files without it read as none). */
+  inflight: z
+    .object({ fingerprint: z.string(), iid: z.number().nullable(), ids: z.array(z.string()) })
+    .nullable()
+    .default(null),
 });
 export type SinkState = z.infer<typeof stateSchema>;
 
@@ -60,7 +65,7 @@ export class StateLockedError extends Error {
 }
 
 export function emptyState(project: string): SinkState {
-  return { schema: STATE_SCHEMA_VERSION, project, issues: {}, pending: [], delivered: {} };
+  return { schema: STATE_SCHEMA_VERSION, project, issues: {}, pending: [], delivered: {}, inflight: null };
 }
 
 export function stateFileFor(stateDir: string, project: string): string {

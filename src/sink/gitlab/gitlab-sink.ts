@@ -42,6 +42,12 @@ export interface DeliverySummary {
 
 export interface GitlabSink extends RaceSink {
   readonly summary: DeliverySummary;
+  /** Makes every accepted sighting durable (pending in the state file); after this a reader may move on. */
+  persist(): Promise<void>;
+  /** Tries to deliver everything pending now; failures leave sightings pending and are in `summary.failure`. */
+  deliver(): Promise<void>;
+  /** Saves and releases the state file. */
+  close(): Promise<void>;
 }
 
 const DELIVERED_KEPT_MS = 180 * 24 * 3600 * 1000;
@@ -65,7 +71,14 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
 
   const save = () => saveState(options.stateFile, state);
 
+  /** Written before every GitLab write, so a restart after a crash knows which write to look for. */
+  async function beginWrite(fingerprint: string, iid: number | null, sightings: Sighting[]): Promise<void> {
+    state.inflight = { fingerprint, iid, ids: sightings.map((s) => s.id) };
+    await save();
+  }
+
   function acknowledge(sightings: Sighting[]): void {
+    state.inflight = null;
     const at = now().toISOString();
     const done = new Set(sightings.map((s) => s.id));
     for (const id of done) state.delivered[id] = at;
@@ -106,6 +119,7 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
       return;
     }
     const first = sightings[0]!;
+    await beginWrite(first.fingerprint, null, sightings);
     const issue = await tracker.create(first.fingerprint, first.title, issueDescription(sightings, previous?.iid ?? null));
     summary.created += 1;
     link(first.fingerprint, issue, true);
@@ -124,6 +138,7 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
     if (!older) return;
     await tracker.comment(mine.iid, duplicateComment(older.iid));
     await tracker.setState(mine.iid, 'close');
+    await beginWrite(fingerprint, older.iid, sightings);
     await tracker.comment(older.iid, sightingsComment(sightings, 'duplicate-filed'));
     summary.duplicatesClosed += 1;
     link(fingerprint, older, true);
@@ -145,6 +160,7 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
       summary.heldForWindow += sightings.length;
       return;
     }
+    await beginWrite(fingerprint, issue.iid, sightings);
     await tracker.comment(issue.iid, sightingsComment(sightings, 'seen-again'));
     summary.commented += 1;
     link(fingerprint, issue, true);
@@ -158,6 +174,7 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
       await tracker.setState(issue.iid, 'reopen');
       summary.reopened += 1;
     }
+    await beginWrite(sightings[0]!.fingerprint, issue.iid, sightings);
     await tracker.comment(issue.iid, sightingsComment(sightings, 'came-back'));
     summary.commented += 1;
     link(sightings[0]!.fingerprint, issue, true);
@@ -167,11 +184,35 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
 
   async function deliver(fingerprint: string, sightings: Sighting[]): Promise<void> {
     const issue = await resolve(fingerprint);
-    if (issue) await update(issue, sightings);
-    else await create(sightings, null);
+    // Resolving may have found these sightings already recorded in GitLab (a crash before the state was saved).
+    const fresh = sightings.filter((s) => !state.delivered[s.id]);
+    if (fresh.length < sightings.length) {
+      acknowledge(sightings);
+      await save();
+    }
+    if (fresh.length === 0) return;
+    if (issue) await update(issue, fresh);
+    else await create(fresh, null);
+  }
+
+  /** A write whose answer was lost to a crash: find what GitLab recorded of it before writing again. */
+  async function recoverInflight(): Promise<void> {
+    const inflight = state.inflight;
+    if (!inflight) return;
+    if (inflight.iid !== null) {
+      const bodies = await tracker.recentNoteBodies(inflight.iid);
+      const recorded = new Set(bodies.flatMap((body) => occurrenceIdsInMarkers(body)));
+      const done = state.pending.filter((s) => recorded.has(s.id));
+      if (done.length > 0) log.info({ iid: inflight.iid, sightings: done.length }, 'found the comment of an interrupted run; not posting it again');
+      acknowledge(done);
+    }
+    state.inflight = null;
+    await save();
   }
 
   async function deliverAll(): Promise<void> {
+    if (state.pending.length === 0 && !state.inflight) return;
+    await recoverInflight();
     if (state.pending.length === 0) return;
     await tracker.ensureLabels();
     const groups = new Map<string, Sighting[]>();
@@ -188,7 +229,7 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
     }
   }
 
-  return {
+  const sink: GitlabSink = {
     summary,
     async accept(occurrence: RaceOccurrence) {
       summary.received += 1;
@@ -199,20 +240,35 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
       pendingIds.add(occurrence.id);
       state.pending.push(toSighting(occurrence, options.host, now()));
     },
-    async finish() {
+    async persist() {
+      await save();
+    },
+    async deliver() {
+      summary.failure = null;
       try {
         await deliverAll();
       } catch (error) {
         summary.failure = error as Error;
         if (!(error instanceof GitlabUnavailableError)) throw error;
-        log.error(`${(error as Error).message}; ${state.pending.length} sighting(s) stay pending for the next run`);
+        log.error(`${(error as Error).message}; ${state.pending.length} sighting(s) stay pending for the next attempt`);
       } finally {
         summary.pending = state.pending.length;
         pruneDelivered(state, now());
-        await save().finally(unlock);
+        await save();
+      }
+    },
+    async close() {
+      await save().finally(unlock);
+    },
+    async finish() {
+      try {
+        await sink.deliver();
+      } finally {
+        await sink.close();
       }
     },
   };
+  return sink;
 }
 
 /** The oldest open issue (others are concurrent duplicates), else the newest closed one (older ones were re-filed). */

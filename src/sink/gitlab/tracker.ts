@@ -122,6 +122,14 @@ export class IssueTracker {
     await this.client.call('comment', (api) => api.IssueNotes.create(this.project, iid, body));
   }
 
+  /** The bodies of the issue's latest notes, newest first. */
+  async recentNoteBodies(iid: number): Promise<string[]> {
+    const notes = (await this.client.call('list comments', (api) =>
+      api.IssueNotes.all(this.project, iid, { sort: 'desc', orderBy: 'created_at', perPage: 50, maxPages: 1 } as never),
+    )) as unknown as Array<{ body?: string }>;
+    return notes.map((note) => note.body ?? '');
+  }
+
   async setState(iid: number, stateEvent: 'close' | 'reopen'): Promise<void> {
     await this.client.call(`${stateEvent} issue`, (api) => api.Issues.edit(this.project, iid, { stateEvent }));
   }
