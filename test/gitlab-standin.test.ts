@@ -415,6 +415,25 @@ describe('faults', () => {
     expect(standin.issues()).toHaveLength(0);
   });
 
+  it('dropAfterServing performs the request and then drops the connection: the call fails but the issue exists', async () => {
+    standin.injectFault({ method: 'POST', path: /\/issues$/, status: 201, dropAfterServing: true });
+    const error = await rejectionOf(api.Issues.create(PROJECT_ID, 'written, answer lost', { labels: 'race' }));
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe('fetch failed');
+    expect(requestsTo('POST', /\/issues$/)).toHaveLength(1);
+    expect(standin.issues(PROJECT_ID)).toMatchObject([{ iid: 1, title: 'written, answer lost', labels: ['race'] }]);
+    // Used up: the next create is answered normally.
+    await expect(api.Issues.create(PROJECT_ID, 'second')).resolves.toMatchObject({ iid: 2 });
+  });
+
+  it('clearFaults disarms every fault, including a permanent one', async () => {
+    standin.injectFault({ status: 503, times: Infinity });
+    await requestError(api.Projects.show(PROJECT_ID));
+    await requestError(api.Projects.show(PROJECT_ID));
+    standin.clearFaults();
+    await expect(api.Projects.show(PROJECT_ID)).resolves.toMatchObject({ id: PROJECT_ID });
+  });
+
   it('delayMs beyond queryTimeout surfaces as GitbeakerTimeoutError', async () => {
     const impatient = new Gitlab({ host: standin.url, token: standin.token, queryTimeout: 200 });
     standin.injectFault({ status: 200, delayMs: 2_000 });

@@ -7,6 +7,7 @@ import { StateWriteError } from '../state/atomic-file.js';
 import { StateCorruptError, StateLockedError } from '../state/sink-state.js';
 import { EXIT } from './exit-codes.js';
 import { runScan, type ScanFlags } from './scan.js';
+import { runDaemon } from './daemon.js';
 import { runSweep } from './sweep.js';
 import type { CommandIo } from './wiring.js';
 
@@ -98,6 +99,23 @@ function buildProgram(): Command {
     .action(async (paths: string[], options: Record<string, unknown>) => {
       process.exitCode = await runSweep(
         paths,
+        { ...commonFlags(options), startAt: options.startAt, reportTimeout: options.reportTimeout },
+        processIo(),
+      );
+    });
+  addSharedOptions(
+    program
+      .command('daemon')
+      .description(
+        'Run as a service: follow RACEWATCH_PATHS and file reports as they complete (or, with RACEWATCH_SCHEDULE, sweep them on that cron schedule) until SIGTERM/SIGINT. Logs JSON on stdout.',
+      ),
+  )
+    .option('--dry-run', 'file nothing and save no position; log each report found')
+    .option('--start-at <where>', 'logs already there at the first start: read from the "beginning" (default) or only from the "end" [env: RACEWATCH_START_AT]')
+    .option('--report-timeout <duration>', 'a report left unfinished this long is filed as cut off (default 5s) [env: RACEWATCH_REPORT_TIMEOUT]')
+    .addHelpText('after', EXIT_HELP)
+    .action(async (options: Record<string, unknown>) => {
+      process.exitCode = await runDaemon(
         { ...commonFlags(options), startAt: options.startAt, reportTimeout: options.reportTimeout },
         processIo(),
       );

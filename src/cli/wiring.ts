@@ -55,14 +55,27 @@ export function stateDirOf(settings: Settings, env: NodeJS.ProcessEnv): string {
 }
 
 /** The sinks of a run: GitLab when configured, the JSON stream when asked, else the dry-run summary. */
-export async function openSinks(json: boolean, connection: GitlabConnection | null, settings: Settings, io: CommandIo, log: Logger): Promise<Sinks> {
-  const gitlab = connection ? await openGitlabSink(connection, settings, io.env, log) : null;
+export async function openSinks(
+  json: boolean,
+  connection: GitlabConnection | null,
+  settings: Settings,
+  io: CommandIo,
+  log: Logger,
+  defaultCommentWindowMs = 0,
+): Promise<Sinks> {
+  const gitlab = connection ? await openGitlabSink(connection, settings, io.env, log, defaultCommentWindowMs) : null;
   const output = json ? createNdjsonSink(io.stdout) : gitlab ? null : createDryRunSink(io.stdout);
   const sinks = [output, gitlab].filter((sink): sink is RaceSink => sink !== null);
   return { sink: fanOut(sinks), gitlab };
 }
 
-async function openGitlabSink(connection: GitlabConnection, settings: Settings, env: NodeJS.ProcessEnv, log: Logger): Promise<GitlabSink> {
+async function openGitlabSink(
+  connection: GitlabConnection,
+  settings: Settings,
+  env: NodeJS.ProcessEnv,
+  log: Logger,
+  defaultCommentWindowMs: number,
+): Promise<GitlabSink> {
   const client = createGitlabClient(connection, log);
   return createGitlabSink({
     tracker: new IssueTracker(client, settings.labels),
@@ -71,7 +84,7 @@ async function openGitlabSink(connection: GitlabConnection, settings: Settings, 
     project: connection.project,
     ignoreLabel: settings.ignoreLabel,
     reopenPolicy: settings.reopenPolicy,
-    commentWindowMs: settings.commentWindow,
+    commentWindowMs: settings.commentWindow ?? defaultCommentWindowMs,
     maxNewIssues: settings.maxNewIssues,
     host: settings.host,
   });

@@ -18,6 +18,10 @@ export interface Settings {
   paths: string[];
   startAt: 'beginning' | 'end';
   reportTimeout: number;
+  schedule: string | undefined;
+  watch: 'events' | 'poll';
+  reconcileInterval: number;
+  drainTime: number;
   gitlabUrl: string | undefined;
   gitlabToken: string | undefined;
   gitlabTokenFile: string | undefined;
@@ -25,7 +29,8 @@ export interface Settings {
   stateDir: string | undefined;
   labels: string[];
   ignoreLabel: string;
-  commentWindow: number;
+  /** Unset: one comment per run for scan and sweep, one per hour for the daemon. */
+  commentWindow: number | undefined;
   reopenPolicy: 'reopen' | 'comment' | 'new-issue';
   maxNewIssues: number;
   host: string;
@@ -78,6 +83,10 @@ const SETTINGS = {
   paths: { env: 'RACEWATCH_PATHS', schema: list, fallback: [] as string[] },
   startAt: { env: 'RACEWATCH_START_AT', schema: z.enum(['beginning', 'end']), fallback: 'beginning' },
   reportTimeout: { env: 'RACEWATCH_REPORT_TIMEOUT', schema: duration, fallback: 5000 },
+  schedule: { env: 'RACEWATCH_SCHEDULE', schema: text, fallback: undefined },
+  watch: { env: 'RACEWATCH_WATCH', schema: z.enum(['events', 'poll']), fallback: 'events' },
+  reconcileInterval: { env: 'RACEWATCH_RECONCILE_INTERVAL', schema: duration, fallback: 2000 },
+  drainTime: { env: 'RACEWATCH_DRAIN_TIME', schema: duration, fallback: 30_000 },
   gitlabUrl: { env: 'GITLAB_URL', schema: z.url('must be a URL such as https://gitlab.example.com'), fallback: undefined },
   gitlabToken: { env: 'GITLAB_TOKEN', schema: text, fallback: undefined, secret: true },
   gitlabTokenFile: { env: 'GITLAB_TOKEN_FILE', schema: text, fallback: undefined },
@@ -85,7 +94,7 @@ const SETTINGS = {
   stateDir: { env: 'RACEWATCH_STATE_DIR', schema: text, fallback: undefined },
   labels: { env: 'RACEWATCH_LABELS', schema: list.pipe(z.array(z.string()).min(1, 'needs at least one label')), fallback: ['race'] },
   ignoreLabel: { env: 'RACEWATCH_IGNORE_LABEL', schema: text, fallback: 'race::ignore' },
-  commentWindow: { env: 'RACEWATCH_COMMENT_WINDOW', schema: duration, fallback: 0 },
+  commentWindow: { env: 'RACEWATCH_COMMENT_WINDOW', schema: duration, fallback: undefined },
   reopenPolicy: { env: 'RACEWATCH_REOPEN_POLICY', schema: z.enum(['reopen', 'comment', 'new-issue']), fallback: 'reopen' },
   maxNewIssues: { env: 'RACEWATCH_MAX_NEW_ISSUES', schema: integer(0), fallback: 25 },
   host: { env: 'RACEWATCH_HOST', schema: text, fallback: hostname() },

@@ -83,6 +83,12 @@ export class RaceExtractor {
     return { offset: next.offset, line: next.line, head: this.head.bytes() };
   }
 
+  /** Closes a report left open (its writer went quiet or its file went away), keeping any partial line. */
+  closeOpenReport(): ExtractEvent[] {
+    this.toEvents(this.parser.end());
+    return this.take();
+  }
+
   get hasOpenReport(): boolean {
     return !this.parser.idle;
   }

@@ -33,7 +33,7 @@ export async function openFrom(identity: FileIdentity, checkpoint: Checkpoint | 
   return { resume, chunks: content(identity, checkpoint.offset), restartReason: null };
 }
 
-async function resumeProblem(identity: FileIdentity, checkpoint: Checkpoint): Promise<string | null> {
+export async function resumeProblem(identity: FileIdentity, checkpoint: Checkpoint): Promise<string | null> {
   const markStart = Math.max(0, checkpoint.offset - MARK_BYTES);
   const before = identity.gzip
     ? await gunzippedRange(identity.path, markStart, checkpoint.offset)

@@ -100,20 +100,29 @@ export async function saveState(file: string, state: SinkState): Promise<void> {
   await writeFileAtomic(file, `${JSON.stringify(state)}\n`);
 }
 
+// Locks this process holds: a lock file with our own pid is ours only if it is in here (pids get reused).
+const heldLocks = new Set<string>();
+
 /** One writer per state file: a lock file holding the owner's pid; a lock left by a dead process is taken over. */
 export async function lockState(file: string): Promise<() => Promise<void>> {
   await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const lock = `${file}.lock`;
+  if (heldLocks.has(lock)) throw new StateLockedError(file, process.pid);
   for (let attempt = 0; attempt < 2; attempt += 1) {
     try {
       const handle = await open(lock, 'wx', 0o600);
       await handle.writeFile(String(process.pid));
       await handle.close();
-      return () => rm(lock, { force: true });
+      heldLocks.add(lock);
+      return async () => {
+        heldLocks.delete(lock);
+        await rm(lock, { force: true });
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
       if (owner > 0 && owner !== process.pid && isAlive(owner)) throw new StateLockedError(file, owner);
+      // A dead owner's lock, or our own pid left by an earlier process that had it.
       await rm(lock, { force: true });
     }
   }

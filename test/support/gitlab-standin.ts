@@ -53,7 +53,10 @@ export async function startGitlabStandin(opts: StandinOptions = {}): Promise<Git
     if (fault?.delayMs) await sleep(fault.delayMs);
     if (fault?.dropConnection) return void req.socket.destroy();
     if (fault && isErrorFault(fault)) return send(res, faultReply(fault));
-    send(res, serve(incoming));
+    const reply = serve(incoming);
+    // The write has happened; only the answer is lost.
+    if (fault?.dropAfterServing) return void req.socket.destroy();
+    send(res, reply);
   }
 
   function serve({ method, url: requestUrl, query, body, headers }: Incoming): Reply {
@@ -79,6 +82,7 @@ export async function startGitlabStandin(opts: StandinOptions = {}): Promise<Git
     notes: (projectId, iid) => clone(store.issueNotes(projectId, iid)),
     labels: (projectId) => clone(store.labels.filter((l) => projectId === undefined || l.projectId === projectId)),
     injectFault: (fault: Fault) => faults.add(fault),
+    clearFaults: () => faults.clear(),
     closeIssue: (projectId, iid) => {
       store.updateIssue(existingIssue(store, projectId, iid), { stateEvent: 'close' }, HUMAN_USERNAME);
     },

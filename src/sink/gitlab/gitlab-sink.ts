@@ -139,7 +139,7 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
     await tracker.comment(mine.iid, duplicateComment(older.iid));
     await tracker.setState(mine.iid, 'close');
     await beginWrite(fingerprint, older.iid, sightings);
-    await tracker.comment(older.iid, sightingsComment(sightings, 'duplicate-filed'));
+    await tracker.comment(older.iid, sightingsComment(sightings, 'duplicate-filed'), sightings.map((s) => s.id));
     summary.duplicatesClosed += 1;
     link(fingerprint, older, true);
     await save();
@@ -161,7 +161,7 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
       return;
     }
     await beginWrite(fingerprint, issue.iid, sightings);
-    await tracker.comment(issue.iid, sightingsComment(sightings, 'seen-again'));
+    await tracker.comment(issue.iid, sightingsComment(sightings, 'seen-again'), sightings.map((s) => s.id));
     summary.commented += 1;
     link(fingerprint, issue, true);
     acknowledge(sightings);
@@ -175,7 +175,7 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
       summary.reopened += 1;
     }
     await beginWrite(sightings[0]!.fingerprint, issue.iid, sightings);
-    await tracker.comment(issue.iid, sightingsComment(sightings, 'came-back'));
+    await tracker.comment(issue.iid, sightingsComment(sightings, 'came-back'), sightings.map((s) => s.id));
     summary.commented += 1;
     link(sightings[0]!.fingerprint, issue, true);
     acknowledge(sightings);

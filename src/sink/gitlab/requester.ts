@@ -35,7 +35,7 @@ async function singleAttempt(endpoint: string, options: RequestOptions = {}): Pr
     throw new GitlabUnreachableError(method, url.pathname, describeFetchFailure(error));
   }
   if (response.ok) return parse(response);
-  const detail = await errorDetail(response);
+  const detail = withoutSecret(await errorDetail(response), headers?.['private-token'] ?? headers?.authorization);
   throw new GitlabHttpError(response.status, method, url.pathname, detail, retryAfterSeconds(response));
 }
 
@@ -62,6 +62,12 @@ async function errorDetail(response: Response): Promise<string> {
   } catch {
     return text.slice(0, 500);
   }
+}
+
+/** A proxy or a broken server may echo the request's token in its error: it must not reach a log. */
+function withoutSecret(detail: string, secret: string | undefined): string {
+  const token = secret?.replace(/^Bearer /, '');
+  return token ? detail.split(token).join('[REDACTED]') : detail;
 }
 
 function retryAfterSeconds(response: Response): number | null {

@@ -118,15 +118,34 @@ export class IssueTracker {
     });
   }
 
-  async comment(iid: number, body: string): Promise<void> {
-    await this.client.call('comment', (api) => api.IssueNotes.create(this.project, iid, body));
+  /**
+   * Posts a comment. A failed attempt may still have been stored (the answer was lost), so every retry
+   * first looks for a recent comment carrying the same occurrence ids.
+   */
+  async comment(iid: number, body: string, occurrenceIds: string[] = []): Promise<void> {
+    let attempted = false;
+    await this.client.call('comment', async (api) => {
+      if (attempted && occurrenceIds.length > 0) {
+        const bodies = await this.noteBodies(api, iid);
+        if (bodies.some((existing) => occurrenceIds.every((id) => existing.includes(id)))) return;
+      }
+      attempted = true;
+      await api.IssueNotes.create(this.project, iid, body);
+    });
   }
 
   /** The bodies of the issue's latest notes, newest first. */
   async recentNoteBodies(iid: number): Promise<string[]> {
-    const notes = (await this.client.call('list comments', (api) =>
-      api.IssueNotes.all(this.project, iid, { sort: 'desc', orderBy: 'created_at', perPage: 50, maxPages: 1 } as never),
-    )) as unknown as Array<{ body?: string }>;
+    return this.client.call('list comments', (api) => this.noteBodies(api, iid));
+  }
+
+  private async noteBodies(api: GitlabApi, iid: number): Promise<string[]> {
+    const notes = (await api.IssueNotes.all(this.project, iid, {
+      sort: 'desc',
+      orderBy: 'created_at',
+      perPage: 50,
+      maxPages: 1,
+    } as never)) as unknown as Array<{ body?: string }>;
     return notes.map((note) => note.body ?? '');
   }
 

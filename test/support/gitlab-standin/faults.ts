@@ -19,6 +19,11 @@ export class FaultQueue {
     this.armed.push({ fault, remaining: times });
   }
 
+  /** Disarms every fault. */
+  clear(): void {
+    this.armed.length = 0;
+  }
+
   /** The first armed fault matching the request, counted down and disarmed when used up. */
   take(method: string, rawPath: string): Fault | undefined {
     const decodedPath = safeDecode(rawPath);
@@ -32,7 +37,7 @@ export class FaultQueue {
 }
 
 export function isErrorFault(fault: Fault): boolean {
-  return fault.status >= 400;
+  return !fault.dropAfterServing && fault.status >= 400;
 }
 
 export function faultReply(fault: Fault): Reply {

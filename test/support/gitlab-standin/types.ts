@@ -15,7 +15,13 @@ export interface Fault {
   times?: number;
   retryAfterSeconds?: number;
   body?: string;
+  /** Destroys the socket before serving: the request never takes effect and no answer arrives. */
   dropConnection?: boolean;
+  /**
+   * Serves the request (it takes effect, as if GitLab processed it) and then destroys the socket instead of
+   * answering: the client sees a network error although the write happened. `status` is ignored.
+   */
+  dropAfterServing?: boolean;
   delayMs?: number;
 }
 
@@ -83,6 +89,8 @@ export interface GitlabStandin {
   notes(projectId: number, iid: number): StoredNote[];
   labels(projectId?: number): StoredLabel[];
   injectFault(f: Fault): void;
+  /** Disarms every injected fault, including permanent ones (`times: Infinity`). */
+  clearFaults(): void;
   closeIssue(projectId: number, iid: number): void;
   editIssue(projectId: number, iid: number, patch: Partial<{ title: string; description: string; labels: string[] }>): void;
   close(): Promise<void>;

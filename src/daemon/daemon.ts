@@ -1,0 +1,97 @@
+import { schedule, validate } from 'node-cron';
+import { gitlabConnectionFrom } from '../config/gitlab.js';
+import { ConfigError, type Settings } from '../config/settings.js';
+import type { Logger } from '../log/logger.js';
+import { checkpointFile, loadCheckpoints, saveCheckpoints } from '../state/checkpoints.js';
+import { lockState } from '../state/sink-state.js';
+import { emptyTotals, eventHandler, extractOptions, openSinks, stateDirOf, type CommandIo } from '../cli/wiring.js';
+import { DeliveryLoop } from './delivery.js';
+import { Follower } from './follower.js';
+
+export const DAEMON_COMMENT_WINDOW_MS = 3_600_000;
+const SHUTDOWN_DELIVERY_MS = 10_000;
+
+export interface RunningDaemon {
+  /** Resolves when the daemon has stopped (after a signal or `stop`). */
+  done: Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** Follows the configured logs and files reports as they complete, until stopped. */
+export async function startFollowing(settings: Settings, io: CommandIo, log: Logger, dryRun: boolean): Promise<RunningDaemon> {
+  if (settings.paths.length === 0) throw new ConfigError('nothing to follow: set RACEWATCH_PATHS (comma-separated files, directories, globs)');
+  const connection = dryRun ? null : gitlabConnectionFrom(settings, io.env);
+  const persist = connection !== null;
+  const positions = checkpointFile(stateDirOf(settings, io.env));
+  const unlockPositions = persist ? await lockState(positions) : async () => {};
+  const saved = await loadCheckpoints(positions);
+  const { sink, gitlab } = await openSinks(!persist, connection, settings, io, log, DAEMON_COMMENT_WINDOW_MS);
+  const totals = emptyTotals();
+  const handle = eventHandler(sink, log, totals);
+  const delivery = gitlab ? new DeliveryLoop(gitlab, log) : null;
+
+  const follower = new Follower(
+    {
+      specs: settings.paths,
+      extract: extractOptions(settings),
+      mode: settings.watch,
+      reconcileMs: settings.reconcileInterval,
+      reportTimeoutMs: settings.reportTimeout,
+      drainMs: settings.drainTime,
+      startAtEnd: settings.startAt === 'end' && saved.length === 0,
+      saved,
+      log,
+    },
+    async ({ events, checkpoints }) => {
+      for (const event of events) await handle(event);
+      if (!persist) return;
+      // The sightings are durable before the positions move past them.
+      await gitlab?.persist();
+      await saveCheckpoints(positions, checkpoints);
+      if (events.some((event) => event.type === 'race')) delivery?.request();
+    },
+  );
+  await follower.start();
+  delivery?.request();
+  log.info({ paths: settings.paths, files: follower.followedFiles, watch: settings.watch, gitlab: persist }, 'racewatch daemon following');
+
+  let stopping: Promise<void> | null = null;
+  let release: () => void = () => {};
+  const done = new Promise<void>((resolve) => (release = resolve));
+  const stop = () =>
+    (stopping ??= (async () => {
+      await follower.stop();
+      await delivery?.stop(SHUTDOWN_DELIVERY_MS);
+      await (gitlab ? gitlab.close() : sink.finish());
+      await unlockPositions();
+      log.info({ ...totals, pending: gitlab?.summary.pending ?? 0 }, 'racewatch daemon stopped');
+      release();
+    })());
+  return { done, stop };
+}
+
+/** Runs `sweep` on a cron schedule instead of following. */
+export function startScheduled(settings: Settings, runSweep: () => Promise<number>, log: Logger): RunningDaemon {
+  const expression = settings.schedule!;
+  if (!validate(expression)) throw new ConfigError(`RACEWATCH_SCHEDULE: "${expression}" is not a cron expression (e.g. "0 3 * * *")`);
+  let current: Promise<unknown> = Promise.resolve();
+  const task = schedule(
+    expression,
+    async () => {
+      current = runSweep().then((status) => log.info({ status }, 'scheduled sweep finished'));
+      await current;
+    },
+    { name: 'racewatch-sweep', noOverlap: true },
+  );
+  log.info({ schedule: expression }, 'racewatch daemon sweeping on schedule');
+  let release: () => void = () => {};
+  const done = new Promise<void>((resolve) => (release = resolve));
+  return {
+    done,
+    async stop() {
+      await task.stop();
+      await current;
+      release();
+    },
+  };
+}

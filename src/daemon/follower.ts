@@ -1,0 +1,183 @@
+import { open, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { watch, type FSWatcher } from 'chokidar';
+import picomatch from 'picomatch';
+import type { Logger } from '../log/logger.js';
+import type { ExtractEvent, ExtractOptions, ResumePoint } from '../pipeline/extract.js';
+import { type Checkpoint, findCheckpoint } from '../state/checkpoints.js';
+import { expandPaths } from '../source/expand.js';
+import { identify } from '../source/identity.js';
+import { resumeProblem } from '../source/resume-read.js';
+import { TrackedFile } from './tracked-file.js';
+
+export interface FollowerOptions {
+  specs: string[];
+  extract: ExtractOptions;
+  /** 'events': inotify through chokidar plus a periodic reconcile; 'poll': the periodic reconcile alone (NFS, inotify limits). */
+  mode: 'events' | 'poll';
+  /** How often every followed file is stat'ed, whatever the events say. */
+  reconcileMs: number;
+  reportTimeoutMs: number;
+  /** A file gone from the followed paths is still read this long (a writer may still hold it), then closed. */
+  drainMs: number;
+  /** Files already there at start with no saved position are read from their end. */
+  startAtEnd: boolean;
+  saved: Checkpoint[];
+  log: Logger;
+  now?: () => number;
+}
+
+export interface Batch {
+  events: ExtractEvent[];
+  checkpoints: Checkpoint[];
+}
+
+/**
+ * Follows log files through appends, rotation, truncation and deletion. Every pass stats each followed path
+ * and each open file, reads what is new, and hands the events and the positions to save to `onBatch`, which
+ * must make the events durable before it resolves: positions only move after that.
+ */
+export class Follower {
+  private readonly files = new Map<string, TrackedFile>();
+  private readonly compressed = new Set<string>();
+  private retired: ExtractEvent[] = [];
+  private readonly unclaimed: Checkpoint[];
+  private watcher: FSWatcher | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> = Promise.resolve();
+  private queued = false;
+  private stopped = false;
+  private first = true;
+  private readonly now: () => number;
+
+  constructor(
+    private readonly options: FollowerOptions,
+    private readonly onBatch: (batch: Batch) => Promise<void>,
+  ) {
+    this.unclaimed = [...options.saved];
+    this.now = options.now ?? Date.now;
+  }
+
+  get followedFiles(): number {
+    return this.files.size;
+  }
+
+  async start(): Promise<void> {
+    await this.reconcileNow();
+    if (this.options.mode === 'events') this.watcher = await this.startWatcher();
+    this.timer = setInterval(() => this.requestReconcile(), this.options.reconcileMs);
+  }
+
+  /** Stops following: the pass under way finishes, open reports stay open (their position is saved). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearInterval(this.timer);
+    await this.watcher?.close();
+    await this.running;
+  }
+
+  requestReconcile(): void {
+    if (this.stopped || this.queued) return;
+    this.queued = true;
+    this.running = this.running.then(async () => {
+      this.queued = false;
+      if (!this.stopped) await this.reconcileNow();
+    });
+  }
+
+  private async startWatcher(): Promise<FSWatcher> {
+    const matchers = this.options.specs.map((spec) => picomatch(path.resolve(spec)));
+    const bases = [...new Set(await Promise.all(this.options.specs.map(watchBase)))];
+    const watcher = watch(bases, {
+      ignoreInitial: true,
+      alwaysStat: false,
+      ignored: (file, stats) => stats?.isFile() === true && !matchers.some((match) => match(path.resolve(file))) && !bases.includes(file),
+    });
+    watcher.on('all', () => this.requestReconcile());
+    watcher.on('error', (error) => this.options.log.warn({ error: String(error) }, 'file watcher error; the periodic reconcile still runs'));
+    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
+    return watcher;
+  }
+
+  private async reconcileNow(): Promise<void> {
+    const now = this.now();
+    const events: ExtractEvent[] = [];
+    const { files } = await expandPaths(this.options.specs);
+    this.retired = [];
+    for (const file of files) {
+      const tracked = await this.track(file.path, now).catch((error: Error) => {
+        this.options.log.warn({ source: file.path }, `${file.path}: ${error.message}`);
+        return null;
+      });
+      if (!tracked) continue;
+      tracked.path = file.path;
+      tracked.lastSeenAt = now;
+    }
+    events.push(...this.retired);
+    for (const tracked of [...this.files.values()]) events.push(...(await this.readOrRetire(tracked, now)));
+    this.first = false;
+    const checkpoints = await Promise.all([...this.files.values()].map((tracked) => tracked.checkpoint()));
+    await this.onBatch({ events, checkpoints: [...checkpoints, ...this.unclaimed] });
+  }
+
+  private async readOrRetire(tracked: TrackedFile, now: number): Promise<ExtractEvent[]> {
+    const { events, restarted } = await tracked.readAvailable(now);
+    if (restarted) this.options.log.warn({ source: tracked.path }, `${tracked.path}: ${restarted}; reading it again from the start`);
+    events.push(...tracked.closeIfQuiet(now, this.options.reportTimeoutMs));
+    if (now - tracked.lastSeenAt >= this.options.drainMs && now - tracked.lastGrowthAt >= this.options.drainMs) {
+      events.push(...(await this.retire(tracked)));
+    }
+    return events;
+  }
+
+  /** Reads what is left of a file that went away, then lets it go. */
+  private async retire(tracked: TrackedFile): Promise<ExtractEvent[]> {
+    this.files.delete(tracked.key);
+    const { events } = await tracked.readAvailable(this.now());
+    return [...events, ...(await tracked.close())];
+  }
+
+  /** The followed file at this path, opening it (from its saved position, its start, or its end) when new. */
+  private async track(filePath: string, now: number): Promise<TrackedFile | null> {
+    const info = await stat(filePath);
+    const key = `${info.dev}:${info.ino}`;
+    if (this.compressed.has(key)) return null;
+    const known = this.files.get(key);
+    if (known && !(await known.isDeleted())) return known;
+    if (known) this.retired.push(...(await this.retire(known)));
+    const identity = await identify(filePath);
+    if (identity.gzip) {
+      // Rotated and compressed: its content was read while it was the live file.
+      this.compressed.add(key);
+      return null;
+    }
+    const handle = await open(filePath, 'r');
+    const resume = await this.resumePointFor(identity, info.size);
+    const tracked = new TrackedFile(filePath, info.dev, info.ino, handle, this.options.extract, resume, now);
+    this.files.set(tracked.key, tracked);
+    return tracked;
+  }
+
+  private async resumePointFor(identity: Awaited<ReturnType<typeof identify>>, size: number): Promise<ResumePoint> {
+    const fresh = { offset: 0, line: 1, head: identity.head };
+    if (identity.gzip) return { offset: size, line: 1, head: identity.head };
+    const checkpoint = findCheckpoint(this.unclaimed, identity);
+    if (checkpoint) {
+      this.unclaimed.splice(this.unclaimed.indexOf(checkpoint), 1);
+      const problem = await resumeProblem(identity, checkpoint);
+      if (!problem) return { offset: checkpoint.offset, line: checkpoint.line, head: Buffer.from(checkpoint.head, 'base64') };
+      this.options.log.warn({ source: identity.path }, `${identity.path}: ${problem}; reading it from the start`);
+      return fresh;
+    }
+    if (this.first && this.options.startAtEnd) return { offset: size, line: 1, head: identity.head };
+    return fresh;
+  }
+}
+
+/** The directory to watch for a path spec: a glob's fixed part, a file's directory, or the directory itself. */
+async function watchBase(spec: string): Promise<string> {
+  const scanned = picomatch.scan(spec);
+  if (scanned.isGlob) return path.resolve(scanned.base || '.');
+  const info = await stat(spec).catch(() => null);
+  return info?.isDirectory() ? path.resolve(spec) : path.dirname(path.resolve(spec));
+}

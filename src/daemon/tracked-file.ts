@@ -1,0 +1,112 @@
+import type { FileHandle } from 'node:fs/promises';
+import { RaceExtractor, type ExtractEvent, type ExtractOptions, type ResumePoint } from '../pipeline/extract.js';
+import { type Checkpoint, MARK_BYTES, markOf } from '../state/checkpoints.js';
+
+const CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * One log file being followed, known by device and inode rather than by path, so that a rename during
+ * rotation does not lose it: its open handle keeps reading what the old writer still appends.
+ */
+export class TrackedFile {
+  private extractor: RaceExtractor;
+  private offset: number;
+  private lastSize = -1;
+  private lastMtimeMs = -1;
+  lastGrowthAt: number;
+  /** When the file was last found at one of the followed paths; older means deleted or rotated away. */
+  lastSeenAt: number;
+
+  constructor(
+    public path: string,
+    readonly dev: number,
+    readonly ino: number,
+    private readonly handle: FileHandle,
+    private readonly options: ExtractOptions,
+    resume: ResumePoint,
+    now: number,
+  ) {
+    this.offset = resume.offset;
+    this.extractor = new RaceExtractor(path, options, resume);
+    this.lastGrowthAt = now;
+    this.lastSeenAt = now;
+  }
+
+  get key(): string {
+    return `${this.dev}:${this.ino}`;
+  }
+
+  /** Reads whatever was appended since the last read; a truncated or rewritten file is read again from 0. */
+  async readAvailable(now: number): Promise<{ events: ExtractEvent[]; restarted: string | null }> {
+    const info = await this.handle.stat();
+    let restarted: string | null = null;
+    if (info.size !== this.lastSize || info.mtimeMs !== this.lastMtimeMs) restarted = await this.checkStillSame(info.size);
+    this.lastSize = info.size;
+    this.lastMtimeMs = info.mtimeMs;
+    const events: ExtractEvent[] = [];
+    const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+    while (this.offset < info.size) {
+      const { bytesRead } = await this.handle.read(buffer, 0, Math.min(CHUNK_BYTES, info.size - this.offset), this.offset);
+      if (bytesRead === 0) break;
+      events.push(...this.extractor.push(Buffer.from(buffer.subarray(0, bytesRead))));
+      this.offset += bytesRead;
+      this.lastGrowthAt = now;
+    }
+    return { events, restarted };
+  }
+
+  private async checkStillSame(size: number): Promise<string | null> {
+    if (this.offset === 0) return null;
+    if (size < this.offset) return this.restart('truncated (copytruncate or a new writer)');
+    const start = Math.max(0, this.offset - MARK_BYTES);
+    const before = Buffer.alloc(this.offset - start);
+    await this.handle.read(before, 0, before.length, start);
+    if (this.markAtOffset !== null && markOf(before) !== this.markAtOffset) return this.restart('rewritten in place');
+    return null;
+  }
+
+  private markAtOffset: string | null = null;
+
+  private restart(reason: string): string {
+    this.offset = 0;
+    this.extractor = new RaceExtractor(this.path, this.options);
+    this.markAtOffset = null;
+    return reason;
+  }
+
+  /** True once the file has no name left: deleted (its inode number may be reused by a new file). */
+  async isDeleted(): Promise<boolean> {
+    return (await this.handle.stat()).nlink === 0;
+  }
+
+  /** A report its writer left unfinished for `timeoutMs` is filed as cut off; later lines cannot reopen it. */
+  closeIfQuiet(now: number, timeoutMs: number): ExtractEvent[] {
+    if (!this.extractor.hasOpenReport || now - this.lastGrowthAt < timeoutMs) return [];
+    return this.extractor.closeOpenReport();
+  }
+
+  /** The position to save: the marker of a report still open, else everything read. */
+  async checkpoint(): Promise<Checkpoint> {
+    const resume = this.extractor.resumePoint;
+    const start = Math.max(0, resume.offset - MARK_BYTES);
+    const before = Buffer.alloc(resume.offset - start);
+    if (before.length > 0) await this.handle.read(before, 0, before.length, start);
+    if (resume.offset === this.offset) this.markAtOffset = markOf(before);
+    return {
+      path: this.path,
+      dev: this.dev,
+      ino: this.ino,
+      head: resume.head.toString('base64'),
+      offset: resume.offset,
+      line: resume.line,
+      mark: markOf(before),
+      updatedAt: new Date().toISOString(),
+    };
+  }
+
+  async close(): Promise<ExtractEvent[]> {
+    const events = this.extractor.closeOpenReport();
+    await this.handle.close();
+    return events;
+  }
+}
