@@ -1,0 +1,190 @@
+import { appendFileSync, closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LIFETIMES, REPORTS_PER_LIFETIME, recordedOccurrences, startDaemon, waitFor, type DaemonProcess } from './support/daemon.js';
+import { startGitlabStandin, type GitlabStandin } from './support/gitlab-standin.js';
+
+let standin: GitlabStandin;
+let dir: string;
+let daemon: DaemonProcess | null;
+
+beforeEach(async () => {
+  standin = await startGitlabStandin();
+  dir = mkdtempSync(path.join(tmpdir(), 'racewatch-daemon-'));
+  mkdirSync(path.join(dir, 'logs'));
+  daemon = null;
+});
+afterEach(async () => {
+  if (daemon && daemon.child.exitCode === null) {
+    daemon.child.kill('SIGKILL');
+    await daemon.exited;
+  }
+  await standin.close();
+});
+
+const log = (name = 'soakd.log') => path.join(dir, 'logs', name);
+const recorded = () => recordedOccurrences(standin);
+const expectEachOnce = (expected: number) => {
+  const ids = recorded();
+  expect(ids).toHaveLength(expected);
+  expect(new Set(ids).size).toBe(expected);
+};
+
+function envFor(watch: 'events' | 'poll', extra: Record<string, string> = {}): Record<string, string> {
+  return {
+    GITLAB_URL: standin.url,
+    GITLAB_TOKEN: standin.token,
+    GITLAB_PROJECT: 'soak/svc',
+    RACEWATCH_STATE_DIR: path.join(dir, 'state'),
+    RACEWATCH_PATHS: path.join(dir, 'logs', 'soakd.log*'),
+    RACEWATCH_WATCH: watch,
+    RACEWATCH_RECONCILE_INTERVAL: watch === 'poll' ? '150ms' : '2s',
+    RACEWATCH_REPORT_TIMEOUT: '1s',
+    RACEWATCH_DRAIN_TIME: '1s',
+    RACEWATCH_COMMENT_WINDOW: '0',
+    RACEWATCH_GITLAB_BACKOFF: '10ms',
+    ...extra,
+  };
+}
+
+async function following(watch: 'events' | 'poll', extra: Record<string, string> = {}): Promise<DaemonProcess> {
+  daemon = startDaemon(envFor(watch, extra));
+  await waitFor(() => daemon!.output().includes('racewatch daemon following'), 'the daemon to start');
+  return daemon;
+}
+
+for (const watch of ['events', 'poll'] as const) {
+  describe(`racewatch daemon (${watch === 'events' ? 'file events' : 'polling only'})`, () => {
+    it('files reports as they are appended, and every new batch of sightings becomes a comment (RACEWATCH_COMMENT_WINDOW=0)', async () => {
+      writeFileSync(log(), '');
+      await following(watch);
+      appendFileSync(log(), LIFETIMES[0]!);
+      await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'the first reports');
+      expect(standin.issues(42)).toHaveLength(2);
+      appendFileSync(log(), LIFETIMES[1]!);
+      await waitFor(() => recorded().length === 2 * REPORTS_PER_LIFETIME, 'the second reports');
+      expect(standin.issues(42).every((issue) => standin.notes(42, issue.iid).length === 1)).toBe(true);
+      expectEachOnce(2 * REPORTS_PER_LIFETIME);
+    });
+
+    it('reads a file that appears while running from byte 0, however small (a GORACE log_path file)', async () => {
+      await following(watch);
+      const reportOnly = LIFETIMES[0]!.split('\n').slice(2, 30).join('\n') + '\n';
+      writeFileSync(log('soakd.log.race.4242'), reportOnly);
+      await waitFor(() => recorded().length === 1, 'the report of the new file');
+    });
+
+    it('rename + create rotation while the writer still writes to the old file: each report once', async () => {
+      const writer = openSync(log(), 'a');
+      await following(watch);
+      writeSync(writer, LIFETIMES[0]!);
+      await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'reports before rotation');
+      renameSync(log(), log('soakd.log.1'));
+      writeSync(writer, LIFETIMES[1]!);
+      closeSync(writer);
+      writeFileSync(log(), LIFETIMES[2]!);
+      await waitFor(() => recorded().length >= 3 * REPORTS_PER_LIFETIME, 'reports after rotation');
+      expectEachOnce(3 * REPORTS_PER_LIFETIME);
+    });
+
+    it('several rotations faster than the polling interval lose and repeat nothing', async () => {
+      writeFileSync(log(), '');
+      await following(watch, { RACEWATCH_RECONCILE_INTERVAL: '1s' });
+      for (let i = 0; i < 3; i += 1) {
+        appendFileSync(log(), LIFETIMES[i]!);
+        renameSync(log(), log(`soakd.log.${i + 1}`));
+        writeFileSync(log(), '');
+      }
+      await waitFor(() => recorded().length >= 3 * REPORTS_PER_LIFETIME, 'all reports');
+      expectEachOnce(3 * REPORTS_PER_LIFETIME);
+    });
+
+    it('copytruncate, with the writer leaving NULs before its next write: old reports once, new ones read', async () => {
+      writeFileSync(log(), LIFETIMES[0]!);
+      await following(watch);
+      await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'reports before the copy');
+      copyFileSync(log(), log('soakd.log.1'));
+      const size = readFileSync(log()).length;
+      truncateSync(log(), 0);
+      // A writer without O_APPEND keeps its offset: the file becomes sparse up to it.
+      const writer = openSync(log(), 'r+');
+      writeSync(writer, LIFETIMES[1]!, size);
+      closeSync(writer);
+      await waitFor(() => recorded().length >= 2 * REPORTS_PER_LIFETIME, 'reports after copytruncate');
+      expectEachOnce(2 * REPORTS_PER_LIFETIME);
+      expect(standin.issues(42).every((issue) => !issue.description.includes('\0'))).toBe(true);
+    });
+
+    it('a rotated file compressed to .gz that the glob matches is never read again', async () => {
+      writeFileSync(log(), LIFETIMES[0]!);
+      await following(watch);
+      await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'first reports');
+      writeFileSync(log('soakd.log.1.gz'), gzipSync(readFileSync(log())));
+      rmSync(log());
+      writeFileSync(log(), LIFETIMES[1]!);
+      await waitFor(() => recorded().length >= 2 * REPORTS_PER_LIFETIME, 'reports of the new file');
+      expectEachOnce(2 * REPORTS_PER_LIFETIME);
+    });
+
+    it('follows a path deleted and created again', async () => {
+      writeFileSync(log(), LIFETIMES[0]!);
+      await following(watch);
+      await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'first reports');
+      rmSync(log());
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      writeFileSync(log(), LIFETIMES[1]!);
+      await waitFor(() => recorded().length >= 2 * REPORTS_PER_LIFETIME, 'reports of the re-created file');
+      expectEachOnce(2 * REPORTS_PER_LIFETIME);
+    });
+
+    it('a report left unfinished is filed as cut off after the timeout, and its late end makes no second report', async () => {
+      const lines = LIFETIMES[0]!.split('\n');
+      const previous = lines.findIndex((line) => line.startsWith('Previous'));
+      writeFileSync(log(), '');
+      await following(watch);
+      appendFileSync(log(), `${lines.slice(0, previous + 2).join('\n')}\n`);
+      await waitFor(() => recorded().length === 1, 'the cut-off report');
+      expect(standin.issues(42)[0]!.description).toContain('cut off in the log');
+      appendFileSync(log(), `${lines.slice(previous + 2, 30).join('\n')}\n`);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(recorded()).toHaveLength(1);
+    });
+  });
+}
+
+describe('racewatch daemon lifecycle', () => {
+  it('SIGTERM: stops, saves its state, logs a summary and exits 0; a restart files nothing twice', async () => {
+    writeFileSync(log(), LIFETIMES[0]!);
+    await following('events');
+    await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'first reports');
+    daemon!.child.kill('SIGTERM');
+    expect(await daemon!.exited).toBe(0);
+    expect(daemon!.output()).toContain('racewatch daemon stopped');
+    appendFileSync(log(), LIFETIMES[1]!);
+    await following('events');
+    await waitFor(() => recorded().length >= 2 * REPORTS_PER_LIFETIME, 'reports written while stopped');
+    expectEachOnce(2 * REPORTS_PER_LIFETIME);
+  });
+
+  it('kill -9 at random moments with a live writer, 50 times: every report filed, none twice', async () => {
+    const writer = openSync(log(), 'a');
+    let written = 0;
+    let seed = 7;
+    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let round = 0; round < 50; round += 1) {
+      daemon = startDaemon(envFor('events'));
+      await new Promise((resolve) => setTimeout(resolve, 50 + random() * 250));
+      writeSync(writer, LIFETIMES[round % 3]!);
+      written += REPORTS_PER_LIFETIME;
+      await new Promise((resolve) => setTimeout(resolve, random() * 300));
+      daemon.child.kill('SIGKILL');
+      await daemon.exited;
+    }
+    closeSync(writer);
+    await following('events');
+    await waitFor(() => recorded().length >= written, `${written} reports`, 60_000);
+    expectEachOnce(written);
+  }, 180_000);
+});
