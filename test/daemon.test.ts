@@ -155,6 +155,38 @@ for (const watch of ['events', 'poll'] as const) {
 }
 
 describe('racewatch daemon lifecycle', () => {
+  it('serves /healthz and Prometheus /metrics on a loopback port when RACEWATCH_METRICS_PORT is set', async () => {
+    writeFileSync(log(), LIFETIMES[0]!);
+    await following('events', { RACEWATCH_METRICS_PORT: '0' });
+    await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'first reports');
+    await waitFor(() => daemon!.output().includes('serving /healthz and /metrics'), 'the metrics endpoint');
+    const port = /"port":(\d+),"msg":"serving \/healthz/.exec(daemon!.output())![1];
+    const health = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as Record<string, unknown>;
+    expect(health).toMatchObject({ status: 'ok', filesFollowed: 1 });
+    const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    expect(metrics).toMatch(/^racewatch_reports_seen_total 3$/m);
+    expect(metrics).toMatch(/^racewatch_issues_created_total 2$/m);
+    expect(metrics).toMatch(/^racewatch_files_followed 1$/m);
+    expect(metrics).toMatch(new RegExp(`^racewatch_bytes_read_total ${LIFETIMES[0]!.length}$`, 'm'));
+    expect(metrics).toMatch(/^racewatch_seconds_since_last_read \d/m);
+  });
+
+  it('refuses to serve metrics on a non-loopback address', async () => {
+    daemon = startDaemon(envFor('events', { RACEWATCH_METRICS_PORT: '9100', RACEWATCH_METRICS_HOST: '0.0.0.0' }));
+    expect(await daemon.exited).toBe(2);
+    expect(daemon.output()).toContain('RACEWATCH_METRICS_HOST: must be a loopback address');
+  });
+
+  it('a corrupt positions file stops the daemon with exit 2 naming the file, and files nothing', async () => {
+    writeFileSync(log(), LIFETIMES[0]!);
+    mkdirSync(path.join(dir, 'state'), { recursive: true });
+    writeFileSync(path.join(dir, 'state', 'files.json'), '');
+    daemon = startDaemon(envFor('events'));
+    expect(await daemon.exited).toBe(2);
+    expect(daemon.output()).toContain('files.json');
+    expect(standin.issues(42)).toHaveLength(0);
+  });
+
   it('SIGTERM: stops, saves its state, logs a summary and exits 0; a restart files nothing twice', async () => {
     writeFileSync(log(), LIFETIMES[0]!);
     await following('events');

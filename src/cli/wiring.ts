@@ -9,6 +9,7 @@ import { createGitlabSink, type GitlabSink } from '../sink/gitlab/gitlab-sink.js
 import { IssueTracker } from '../sink/gitlab/tracker.js';
 import { createNdjsonSink } from '../sink/ndjson.js';
 import type { RaceSink } from '../sink/sink.js';
+import { reportsSeen } from '../observability/metrics.js';
 import { stateFileFor } from '../state/sink-state.js';
 
 /** How the commands meet the outside world; tests pass their own streams. */
@@ -97,6 +98,7 @@ export function eventHandler(sink: RaceSink, log: Logger, totals: RunTotals): (e
     switch (event.type) {
       case 'race':
         totals.reports += 1;
+        reportsSeen.inc();
         if (event.occurrence.truncated) totals.truncated += 1;
         await sink.accept(event.occurrence);
         return;

@@ -22,6 +22,8 @@ export interface Settings {
   watch: 'events' | 'poll';
   reconcileInterval: number;
   drainTime: number;
+  metricsPort: number | undefined;
+  metricsHost: string;
   gitlabUrl: string | undefined;
   gitlabToken: string | undefined;
   gitlabTokenFile: string | undefined;
@@ -87,6 +89,12 @@ const SETTINGS = {
   watch: { env: 'RACEWATCH_WATCH', schema: z.enum(['events', 'poll']), fallback: 'events' },
   reconcileInterval: { env: 'RACEWATCH_RECONCILE_INTERVAL', schema: duration, fallback: 2000 },
   drainTime: { env: 'RACEWATCH_DRAIN_TIME', schema: duration, fallback: 30_000 },
+  metricsPort: { env: 'RACEWATCH_METRICS_PORT', schema: integer(0).max(65535, 'must be a TCP port'), fallback: undefined },
+  metricsHost: {
+    env: 'RACEWATCH_METRICS_HOST',
+    schema: z.string().refine((host) => ['127.0.0.1', '::1', 'localhost'].includes(host) || host.startsWith('127.'), 'must be a loopback address'),
+    fallback: '127.0.0.1',
+  },
   gitlabUrl: { env: 'GITLAB_URL', schema: z.url('must be a URL such as https://gitlab.example.com'), fallback: undefined },
   gitlabToken: { env: 'GITLAB_TOKEN', schema: text, fallback: undefined, secret: true },
   gitlabTokenFile: { env: 'GITLAB_TOKEN_FILE', schema: text, fallback: undefined },

@@ -7,6 +7,7 @@ import { lockState } from '../state/sink-state.js';
 import { emptyTotals, eventHandler, extractOptions, openSinks, stateDirOf, type CommandIo } from '../cli/wiring.js';
 import { DeliveryLoop } from './delivery.js';
 import { Follower } from './follower.js';
+import { startMetricsServer } from '../observability/http.js';
 
 export const DAEMON_COMMENT_WINDOW_MS = 3_600_000;
 const SHUTDOWN_DELIVERY_MS = 10_000;
@@ -53,6 +54,13 @@ export async function startFollowing(settings: Settings, io: CommandIo, log: Log
   );
   await follower.start();
   delivery?.request();
+  const metrics =
+    settings.metricsPort === undefined
+      ? null
+      : await startMetricsServer(settings.metricsHost, settings.metricsPort, {
+          health: () => ({ filesFollowed: follower.followedFiles, pending: gitlab?.summary.pending ?? 0 }),
+        });
+  if (metrics) log.info({ host: settings.metricsHost, port: metrics.port }, 'serving /healthz and /metrics');
   log.info({ paths: settings.paths, files: follower.followedFiles, watch: settings.watch, gitlab: persist }, 'racewatch daemon following');
 
   let stopping: Promise<void> | null = null;
@@ -61,6 +69,7 @@ export async function startFollowing(settings: Settings, io: CommandIo, log: Log
   const stop = () =>
     (stopping ??= (async () => {
       await follower.stop();
+      metrics?.server.close();
       await delivery?.stop(SHUTDOWN_DELIVERY_MS);
       await (gitlab ? gitlab.close() : sink.finish());
       await unlockPositions();

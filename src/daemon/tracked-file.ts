@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import { RaceExtractor, type ExtractEvent, type ExtractOptions, type ResumePoint } from '../pipeline/extract.js';
+import { countBytesRead } from '../observability/metrics.js';
 import { type Checkpoint, MARK_BYTES, markOf } from '../state/checkpoints.js';
 
 const CHUNK_BYTES = 1024 * 1024;
@@ -51,6 +52,7 @@ export class TrackedFile {
       events.push(...this.extractor.push(Buffer.from(buffer.subarray(0, bytesRead))));
       this.offset += bytesRead;
       this.lastGrowthAt = now;
+      countBytesRead(bytesRead);
     }
     return { events, restarted };
   }
