@@ -128,6 +128,21 @@ for (const watch of ['events', 'poll'] as const) {
       expectEachOnce(2 * REPORTS_PER_LIFETIME);
     });
 
+    it('a report whose first half is in the rotated file and second half in the new one is reported once, whole', async () => {
+      const lines = LIFETIMES[0]!.split('\n');
+      const previous = lines.findIndex((line) => line.startsWith('Previous'));
+      const writer = openSync(log(), 'a');
+      await following(watch, { RACEWATCH_REPORT_TIMEOUT: '10s' });
+      writeSync(writer, `${lines.slice(0, previous + 2).join('\n')}\n`);
+      closeSync(writer);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      renameSync(log(), log('soakd.log.1'));
+      writeFileSync(log(), `${lines.slice(previous + 2).join('\n')}${LIFETIMES[1]!}`);
+      await waitFor(() => recorded().length >= 2 * REPORTS_PER_LIFETIME, 'all reports');
+      expectEachOnce(2 * REPORTS_PER_LIFETIME);
+      expect(standin.issues(42).some((issue) => issue.description.includes('cut off in the log'))).toBe(false);
+    });
+
     it('follows a path deleted and created again', async () => {
       writeFileSync(log(), LIFETIMES[0]!);
       await following(watch);

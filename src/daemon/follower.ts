@@ -42,6 +42,8 @@ export class Follower {
   private readonly files = new Map<string, TrackedFile>();
   private readonly compressed = new Set<string>();
   private retired: ExtractEvent[] = [];
+  /** Which file each path had when this pass began: the lineage a rotated report continues along. */
+  private pathsBefore = new Map<string, TrackedFile>();
   private readonly unclaimed: Checkpoint[];
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
@@ -105,6 +107,7 @@ export class Follower {
     const events: ExtractEvent[] = [];
     const { files } = await expandPaths(this.options.specs);
     this.retired = [];
+    this.pathsBefore = new Map([...this.files.values()].map((file) => [file.path, file]));
     for (const file of files) {
       const tracked = await this.track(file.path, now).catch((error: Error) => {
         this.options.log.warn({ source: file.path }, `${file.path}: ${error.message}`);
@@ -139,6 +142,16 @@ export class Follower {
     return [...events, ...(await tracked.close())];
   }
 
+  /** A new file at a path another followed file had: a report that file left open continues in this one. */
+  private async continueLineage(filePath: string, next: TrackedFile, now: number): Promise<void> {
+    const previous = this.pathsBefore.get(filePath);
+    if (!previous || !this.files.has(previous.key)) return;
+    this.retired.push(...(await previous.readAvailable(now)).events);
+    if (previous.lendOpenReportTo(next)) {
+      this.options.log.debug({ source: filePath }, 'a report open at the end of the rotated file continues in the new one');
+    }
+  }
+
   /** The followed file at this path, opening it (from its saved position, its start, or its end) when new. */
   private async track(filePath: string, now: number): Promise<TrackedFile | null> {
     const info = await stat(filePath);
@@ -156,6 +169,7 @@ export class Follower {
     const handle = await open(filePath, 'r');
     const resume = await this.resumePointFor(identity, info.size);
     const tracked = new TrackedFile(filePath, info.dev, info.ino, handle, this.options.extract, resume, now);
+    await this.continueLineage(filePath, tracked, now);
     this.files.set(tracked.key, tracked);
     return tracked;
   }

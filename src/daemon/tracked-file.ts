@@ -76,6 +76,11 @@ export class TrackedFile {
     return reason;
   }
 
+  /** Gives a report left open at this file's end to the file now at its path (see RaceExtractor.lendOpenReportTo). */
+  lendOpenReportTo(next: TrackedFile): boolean {
+    return this.extractor.lendOpenReportTo(next.extractor);
+  }
+
   /** True once the file has no name left: deleted (its inode number may be reused by a new file). */
   async isDeleted(): Promise<boolean> {
     return (await this.handle.stat()).nlink === 0;

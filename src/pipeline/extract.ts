@@ -41,7 +41,11 @@ export const HEAD_BYTES = 1024;
  * when they contain the marker or a report is open: most of a soak log is never turned into strings.
  */
 export class RaceExtractor {
-  private readonly parser: ReportParser;
+  private parser: ReportParser;
+  /** This source gave its open report to the next file of its path: resume stays at its marker until that report is done. */
+  private lentAt: { offset: number; line: number } | null = null;
+  /** This source continues a report begun in the previous file of its path; `release` tells that file it is done. */
+  private adopted: { start: { offset: number; line: number }; release: () => void } | null = null;
   private readonly unwrapper: Unwrapper;
   private readonly splitter: LineSplitter;
   private readonly head: HeadBytes;
@@ -78,9 +82,23 @@ export class RaceExtractor {
    * report still open, or else the start of the next line.
    */
   get resumePoint(): ResumePoint {
-    const open = this.parser.openAt;
-    const next = open ?? this.splitter.nextLine;
+    const open = this.adopted ? this.adopted.start : this.parser.openAt;
+    const next = this.lentAt ?? open ?? this.splitter.nextLine;
     return { offset: next.offset, line: next.line, head: this.head.bytes() };
+  }
+
+  /**
+   * Hands a report still open at the end of this file to `next`, the file that replaced this one at its
+   * path (rotation): the second half of the report is there, and it is reported once, whole.
+   */
+  lendOpenReportTo(next: RaceExtractor): boolean {
+    const openAt = this.parser.openAt;
+    if (!openAt) return false;
+    next.parser = this.parser;
+    next.adopted = { start: next.splitter.nextLine, release: () => (this.lentAt = null) };
+    this.parser = createGoRaceParser(this.options.parser);
+    this.lentAt = openAt;
+    return true;
   }
 
   /** Closes a report left open (its writer went quiet or its file went away), keeping any partial line. */
@@ -110,6 +128,10 @@ export class RaceExtractor {
   }
 
   private toEvents(events: ParserEvent[]): void {
+    if (events.length > 0 && this.adopted) {
+      this.adopted.release();
+      this.adopted = null;
+    }
     for (const event of events) {
       if (event.type === 'report') {
         this.events.push({ type: 'race', occurrence: toOccurrence(this.source, event.report, this.head, this.options.fingerprint) });
