@@ -143,6 +143,37 @@ for (const watch of ['events', 'poll'] as const) {
       expect(standin.issues(42).some((issue) => issue.description.includes('cut off in the log'))).toBe(false);
     });
 
+  it('a symlink moved to a new target is followed, and the old target is drained', async () => {
+    writeFileSync(log('a.log'), LIFETIMES[0]!);
+    symlinkSync('a.log', log('current.log'));
+    await following(watch, { RACEWATCH_PATHS: log('current.log') });
+    await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'reports of the first target');
+    writeFileSync(log('b.log'), LIFETIMES[1]!);
+    symlinkSync('b.log', log('next.log'));
+    renameSync(log('next.log'), log('current.log'));
+    appendFileSync(log('a.log'), LIFETIMES[2]!);
+    await waitFor(() => recorded().length >= 3 * REPORTS_PER_LIFETIME, 'reports of both targets');
+    expectEachOnce(3 * REPORTS_PER_LIFETIME);
+  });
+
+  it('a file replaced while stopped by one with the same first bytes (and maybe the same inode) is read from its start', async () => {
+    writeFileSync(log(), LIFETIMES[0]!);
+    await following(watch);
+    await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'first reports');
+    daemon!.child.kill('SIGTERM');
+    await daemon!.exited;
+    // The first KiB as before (so the saved identity matches), then other content, shorter than the saved position.
+    const sameStart = LIFETIMES[0]!.slice(0, LIFETIMES[0]!.indexOf('\n', 1024) + 1);
+    rmSync(log());
+    writeFileSync(log(), `${sameStart}${LIFETIMES[1]!}${LIFETIMES[2]!}`);
+    expect(sameStart.length + LIFETIMES[1]!.length).toBeGreaterThan(LIFETIMES[0]!.length);
+    await following(watch);
+    // 6 complete reports, plus the report cut off where the copied first KiB ends.
+    await waitFor(() => recorded().length >= 3 * REPORTS_PER_LIFETIME + 1, 'reports of the replacement');
+    expect(daemon!.output()).toContain('reading it from the start');
+    expectEachOnce(3 * REPORTS_PER_LIFETIME + 1);
+  });
+
     it('follows a path deleted and created again', async () => {
       writeFileSync(log(), LIFETIMES[0]!);
       await following(watch);
@@ -168,39 +199,6 @@ for (const watch of ['events', 'poll'] as const) {
     });
   });
 }
-
-describe('racewatch daemon and file identity', () => {
-  it('a symlink moved to a new target is followed, and the old target is drained', async () => {
-    writeFileSync(log('a.log'), LIFETIMES[0]!);
-    symlinkSync('a.log', log('current.log'));
-    await following('events', { RACEWATCH_PATHS: log('current.log') });
-    await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'reports of the first target');
-    writeFileSync(log('b.log'), LIFETIMES[1]!);
-    symlinkSync('b.log', log('next.log'));
-    renameSync(log('next.log'), log('current.log'));
-    appendFileSync(log('a.log'), LIFETIMES[2]!);
-    await waitFor(() => recorded().length >= 3 * REPORTS_PER_LIFETIME, 'reports of both targets');
-    expectEachOnce(3 * REPORTS_PER_LIFETIME);
-  });
-
-  it('a file replaced while stopped by one with the same first bytes (and maybe the same inode) is read from its start', async () => {
-    writeFileSync(log(), LIFETIMES[0]!);
-    await following('events');
-    await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'first reports');
-    daemon!.child.kill('SIGTERM');
-    await daemon!.exited;
-    // The first KiB as before (so the saved identity matches), then other content, shorter than the saved position.
-    const sameStart = LIFETIMES[0]!.slice(0, LIFETIMES[0]!.indexOf('\n', 1024) + 1);
-    rmSync(log());
-    writeFileSync(log(), `${sameStart}${LIFETIMES[1]!}${LIFETIMES[2]!}`);
-    expect(sameStart.length + LIFETIMES[1]!.length).toBeGreaterThan(LIFETIMES[0]!.length);
-    await following('events');
-    // 6 complete reports, plus the report cut off where the copied first KiB ends.
-    await waitFor(() => recorded().length >= 3 * REPORTS_PER_LIFETIME + 1, 'reports of the replacement');
-    expect(daemon!.output()).toContain('reading it from the start');
-    expectEachOnce(3 * REPORTS_PER_LIFETIME + 1);
-  });
-});
 
 describe('racewatch daemon lifecycle', () => {
   it('serves /healthz and Prometheus /metrics on a loopback port when RACEWATCH_METRICS_PORT is set', async () => {
