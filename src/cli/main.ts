@@ -6,9 +6,7 @@ import { GitlabConfigurationError } from '../sink/gitlab/errors.js';
 import { StateWriteError } from '../state/atomic-file.js';
 import { StateCorruptError, StateLockedError } from '../state/sink-state.js';
 import { EXIT } from './exit-codes.js';
-import { runScan, type ScanFlags } from './scan.js';
-import { runDaemon } from './daemon.js';
-import { runSweep } from './sweep.js';
+import type { ScanFlags } from './scan.js';
 import type { CommandIo } from './wiring.js';
 
 const packageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -80,6 +78,7 @@ function buildProgram(): Command {
     .addHelpText('after', EXIT_HELP)
     .action(async (paths: string[], options: Record<string, unknown>) => {
       const flags: ScanFlags = { ...commonFlags(options), progress: options.progress as boolean | undefined };
+      const { runScan } = await import('./scan.js');
       process.exitCode = await runScan(paths, flags, processIo());
     });
   addSharedOptions(
@@ -97,6 +96,7 @@ function buildProgram(): Command {
     .option('--report-timeout <duration>', 'a report still open at the end of a file unchanged for this long is filed as cut off (default 5s) [env: RACEWATCH_REPORT_TIMEOUT]')
     .addHelpText('after', EXIT_HELP)
     .action(async (paths: string[], options: Record<string, unknown>) => {
+      const { runSweep } = await import('./sweep.js');
       process.exitCode = await runSweep(
         paths,
         { ...commonFlags(options), startAt: options.startAt, reportTimeout: options.reportTimeout },
@@ -115,6 +115,7 @@ function buildProgram(): Command {
     .option('--report-timeout <duration>', 'a report left unfinished this long is filed as cut off (default 5s) [env: RACEWATCH_REPORT_TIMEOUT]')
     .addHelpText('after', EXIT_HELP)
     .action(async (options: Record<string, unknown>) => {
+      const { runDaemon } = await import('./daemon.js');
       process.exitCode = await runDaemon(
         { ...commonFlags(options), startAt: options.startAt, reportTimeout: options.reportTimeout },
         processIo(),

@@ -4,12 +4,11 @@ import type { Logger } from '../log/logger.js';
 import type { ExtractEvent, ExtractOptions } from '../pipeline/extract.js';
 import { createDryRunSink } from '../sink/dry-run.js';
 import { fanOut } from '../sink/fan-out.js';
-import { createGitlabClient, type GitlabConnection } from '../sink/gitlab/client.js';
-import { createGitlabSink, type GitlabSink } from '../sink/gitlab/gitlab-sink.js';
-import { IssueTracker } from '../sink/gitlab/tracker.js';
+import type { GitlabConnection } from '../sink/gitlab/client.js';
+import type { GitlabSink } from '../sink/gitlab/gitlab-sink.js';
 import { createNdjsonSink } from '../sink/ndjson.js';
 import type { RaceSink } from '../sink/sink.js';
-import { reportsSeen } from '../observability/metrics.js';
+import { counts } from '../observability/metrics.js';
 import { stateFileFor } from '../state/sink-state.js';
 
 /** How the commands meet the outside world; tests pass their own streams. */
@@ -77,6 +76,12 @@ async function openGitlabSink(
   log: Logger,
   defaultCommentWindowMs: number,
 ): Promise<GitlabSink> {
+  // Loaded only when GitLab is configured: the client library costs a dry run a noticeable start-up time.
+  const [{ createGitlabClient }, { createGitlabSink }, { IssueTracker }] = await Promise.all([
+    import('../sink/gitlab/client.js'),
+    import('../sink/gitlab/gitlab-sink.js'),
+    import('../sink/gitlab/tracker.js'),
+  ]);
   const client = createGitlabClient(connection, log);
   return createGitlabSink({
     tracker: new IssueTracker(client, settings.labels),
@@ -98,7 +103,7 @@ export function eventHandler(sink: RaceSink, log: Logger, totals: RunTotals): (e
     switch (event.type) {
       case 'race':
         totals.reports += 1;
-        reportsSeen.inc();
+        counts.reportsSeen += 1;
         if (event.occurrence.truncated) totals.truncated += 1;
         await sink.accept(event.occurrence);
         return;

@@ -8,7 +8,7 @@ import { type Checkpoint, findCheckpoint } from '../state/checkpoints.js';
 import { expandPaths } from '../source/expand.js';
 import { identify } from '../source/identity.js';
 import { resumeProblem } from '../source/resume-read.js';
-import { filesFollowed } from '../observability/metrics.js';
+import { counts } from '../observability/metrics.js';
 import { TrackedFile } from './tracked-file.js';
 
 export interface FollowerOptions {
@@ -120,7 +120,7 @@ export class Follower {
     events.push(...this.retired);
     for (const tracked of [...this.files.values()]) events.push(...(await this.readOrRetire(tracked, now)));
     this.first = false;
-    filesFollowed.set(this.files.size);
+    counts.filesFollowed = this.files.size;
     const checkpoints = await Promise.all([...this.files.values()].map((tracked) => tracked.checkpoint()));
     await this.onBatch({ events, checkpoints: [...checkpoints, ...this.unclaimed] });
   }

@@ -11,6 +11,13 @@ export interface LineSink {
   (bytes: Buffer, start: number, end: number, lineNumber: number, offset: number, cut: boolean): void;
 }
 
+/** Lets a reader that only cares about some lines skip the rest as bytes (counted, never decoded). */
+export interface LineFilter {
+  /** While true, only lines containing `needle` are delivered. */
+  skipping(): boolean;
+  needle: Buffer;
+}
+
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -28,6 +35,7 @@ export class LineSplitter {
     private readonly maxLineBytes: number,
     private readonly sink: LineSink,
     start: { offset: number; line: number } = { offset: 0, line: 1 },
+    private readonly filter?: LineFilter,
   ) {
     this.streamOffset = start.offset;
     this.lineOffset = start.offset;
@@ -46,20 +54,43 @@ export class LineSplitter {
 
   push(chunk: Buffer): void {
     let start = 0;
-    let newline = chunk.indexOf(LF);
-    if (newline !== -1 && (this.pendingBytes > 0 || this.pendingCut)) {
+    if (this.pendingBytes > 0 || this.pendingCut) {
+      const newline = chunk.indexOf(LF);
+      if (newline === -1) {
+        this.hold(chunk, 0, chunk.length);
+        this.streamOffset += chunk.length;
+        return;
+      }
       this.hold(chunk, 0, newline);
       this.emitPending();
       start = newline + 1;
-      newline = chunk.indexOf(LF, start);
     }
-    while (newline !== -1) {
+    while (start < chunk.length) {
+      if (this.filter?.skipping()) start = this.skipLines(chunk, start);
+      const newline = chunk.indexOf(LF, start);
+      if (newline === -1) break;
       this.emit(chunk, start, newline);
       start = newline + 1;
-      newline = chunk.indexOf(LF, start);
     }
     if (start < chunk.length) this.hold(chunk, start, chunk.length);
     this.streamOffset += chunk.length;
+  }
+
+  /**
+   * Counts, without delivering, the complete lines before the next line holding the filter's needle (or
+   * all complete lines when there is none); over-long lines are still delivered, flagged cut.
+   * Returns where delivering resumes.
+   */
+  private skipLines(chunk: Buffer, start: number): number {
+    const needleAt = chunk.indexOf(this.filter!.needle, start);
+    const stop = needleAt === -1 ? chunk.lastIndexOf(LF) + 1 : chunk.lastIndexOf(LF, needleAt) + 1;
+    let lineStart = start;
+    for (let newline = chunk.indexOf(LF, start); newline !== -1 && newline < stop; newline = chunk.indexOf(LF, lineStart)) {
+      if (newline - lineStart > this.maxLineBytes) this.emit(chunk, lineStart, newline);
+      else this.lineNumber += 1;
+      lineStart = newline + 1;
+    }
+    return lineStart;
   }
 
   /** The stream ended: a last line without LF is still a line. */

@@ -61,10 +61,12 @@ export class RaceExtractor {
     this.parser = createGoRaceParser(options.parser);
     this.unwrapper = createUnwrapper({ maxLineChars: options.maxLineBytes, customPrefix: options.customPrefix });
     this.head = new HeadBytes(HEAD_BYTES, resume.offset === 0 ? Buffer.alloc(0) : resume.head);
-    this.splitter = new LineSplitter(options.maxLineBytes, (...line) => this.onLine(...line), resume);
+    const filter = { needle: MARKER, skipping: () => this.parser.idle };
+    this.splitter = new LineSplitter(options.maxLineBytes, (...line) => this.onLine(...line), resume, filter);
   }
 
   push(chunk: Buffer): ExtractEvent[] {
+    this.marker.forget();
     this.head.add(chunk);
     this.splitter.push(chunk);
     return this.take();
@@ -173,6 +175,11 @@ function decodeText(bytes: Buffer, start: number, end: number): string {
 class MarkerCursor {
   private buffer: Buffer | null = null;
   private next = -1;
+
+  /** Readers may reuse one buffer for every chunk: a new chunk is a new search. */
+  forget(): void {
+    this.buffer = null;
+  }
 
   within(bytes: Buffer, start: number, end: number): boolean {
     if (bytes !== this.buffer || (this.next !== -1 && this.next < start)) {

@@ -1,6 +1,5 @@
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { glob, isDynamicPattern } from 'tinyglobby';
 
 export const STDIN_PATH = '-';
 
@@ -50,7 +49,7 @@ export async function expandPaths(specs: string[]): Promise<ExpandedPaths> {
 async function expandOne(spec: string): Promise<SourceFile[]> {
   if (spec === STDIN_PATH) return [{ path: STDIN_PATH, size: null }];
   const info = await stat(spec).catch((error: unknown) => {
-    if (isDynamicPattern(spec)) return null;
+    if (/[*?[\]{}!()]/.test(spec)) return null;
     throw new InputError(spec, describeFsError(error));
   });
   if (info === null) return expandGlob(spec);
@@ -60,6 +59,8 @@ async function expandOne(spec: string): Promise<SourceFile[]> {
 }
 
 async function expandGlob(pattern: string): Promise<SourceFile[]> {
+  // Loaded only for globs: most runs name files and directories, and every module costs start-up time.
+  const { glob } = await import('tinyglobby');
   const matches = await glob(pattern, { onlyFiles: true, dot: false, expandDirectories: false, absolute: path.isAbsolute(pattern) });
   if (matches.length === 0) throw new InputError(pattern, 'no file matches this pattern');
   return withSizes(matches.sort());

@@ -1,4 +1,4 @@
-import { createReadStream } from 'node:fs';
+import { closeSync, createReadStream, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
@@ -18,8 +18,46 @@ export interface OpenedSource {
 export async function openSource(file: SourceFile, stdin: Readable = process.stdin): Promise<OpenedSource> {
   if (file.path === STDIN_PATH) return plain(stdin, file.path);
   const gzip = await startsWithGzipMagic(file.path);
-  const raw = createReadStream(file.path, { highWaterMark: CHUNK_BYTES });
-  return gzip ? gunzipped(raw, file.path) : plain(raw, file.path);
+  if (!gzip) return regularFile(file.path);
+  return gunzipped(createReadStream(file.path, { highWaterMark: CHUNK_BYTES }), file.path);
+}
+
+// Small enough to stay in the CPU cache between the read and the scan of it: measured here, 64 KiB chunks
+// read and scanned about twice as fast as 1 MiB ones.
+const FILE_CHUNK_BYTES = 64 * 1024;
+
+/**
+ * A regular file read synchronously into one reused buffer: a one-off scan has nothing else to do
+ * meanwhile, and an asynchronous read per 64 KiB costs more than the scan of it. Each chunk is valid only
+ * until the next one is asked for (the extractor copies whatever it keeps).
+ */
+function regularFile(name: string): OpenedSource {
+  let fromDisk = 0;
+  async function* chunks(): AsyncGenerator<Buffer> {
+    let fd: number;
+    try {
+      fd = openSync(name, 'r');
+    } catch (error) {
+      throw new InputError(name, describeFsError(error));
+    }
+    const buffer = Buffer.allocUnsafe(FILE_CHUNK_BYTES);
+    try {
+      for (;;) {
+        let bytesRead: number;
+        try {
+          bytesRead = readSync(fd, buffer, 0, buffer.length, null);
+        } catch (error) {
+          throw new InputError(name, describeFsError(error));
+        }
+        if (bytesRead === 0) return;
+        fromDisk += bytesRead;
+        yield buffer.subarray(0, bytesRead);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  }
+  return { chunks: chunks(), bytesFromDisk: () => fromDisk };
 }
 
 function plain(stream: Readable, name: string): OpenedSource {

@@ -7,7 +7,7 @@ import {
   GitlabUnavailableError,
   isRetryable,
 } from './errors.js';
-import { gitlabErrors } from '../../observability/metrics.js';
+import { countGitlabError } from '../../observability/metrics.js';
 import { singleAttemptRequester } from './requester.js';
 
 export interface GitlabConnection {
@@ -64,7 +64,7 @@ export function createGitlabClient(connection: GitlabConnection, log: Logger, sl
           maxTimeout: 60_000,
           shouldRetry: ({ error }) => isRetryable(error),
           onFailedAttempt: async ({ error, retriesLeft }) => {
-            gitlabErrors.inc({ status: String(statusOf(error) ?? 'none') });
+            countGitlabError(statusOf(error));
             if (!isRetryable(error) || retriesLeft === 0) return;
             log.warn({ what, status: statusOf(error), retriesLeft }, `GitLab ${what} failed (${error.message}); retrying`);
             await honourRetryAfter(error, connection, sleep, log);

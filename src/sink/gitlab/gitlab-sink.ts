@@ -1,5 +1,5 @@
 import type { Logger } from '../../log/logger.js';
-import { commentsPosted, issuesCreated, sightingsPending } from '../../observability/metrics.js';
+import { counts } from '../../observability/metrics.js';
 import type { RaceOccurrence } from '../../pipeline/occurrence.js';
 import { loadState, lockState, saveState, type IssueLink, type SinkState, type Sighting } from '../../state/sink-state.js';
 import type { RaceSink } from '../sink.js';
@@ -123,7 +123,7 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
     await beginWrite(first.fingerprint, null, sightings);
     const issue = await tracker.create(first.fingerprint, first.title, issueDescription(sightings, previous?.iid ?? null));
     summary.created += 1;
-    issuesCreated.inc();
+    counts.issuesCreated += 1;
     link(first.fingerprint, issue, true);
     acknowledge(sightings);
     await save();
@@ -165,7 +165,7 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
     await beginWrite(fingerprint, issue.iid, sightings);
     await tracker.comment(issue.iid, sightingsComment(sightings, 'seen-again'), sightings.map((s) => s.id));
     summary.commented += 1;
-    commentsPosted.inc();
+    counts.commentsPosted += 1;
     link(fingerprint, issue, true);
     acknowledge(sightings);
     await save();
@@ -180,7 +180,7 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
     await beginWrite(sightings[0]!.fingerprint, issue.iid, sightings);
     await tracker.comment(issue.iid, sightingsComment(sightings, 'came-back'), sightings.map((s) => s.id));
     summary.commented += 1;
-    commentsPosted.inc();
+    counts.commentsPosted += 1;
     link(sightings[0]!.fingerprint, issue, true);
     acknowledge(sightings);
     await save();
@@ -257,7 +257,7 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
         log.error(`${(error as Error).message}; ${state.pending.length} sighting(s) stay pending for the next attempt`);
       } finally {
         summary.pending = state.pending.length;
-        sightingsPending.set(summary.pending);
+        counts.sightingsPending = summary.pending;
         pruneDelivered(state, now());
         await save();
       }
