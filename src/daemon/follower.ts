@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { watch, type FSWatcher } from 'chokidar';
@@ -28,6 +29,8 @@ export interface FollowerOptions {
   now?: () => number;
 }
 
+const FULL_PASS_EVERY = 15;
+
 export interface Batch {
   events: ExtractEvent[];
   checkpoints: Checkpoint[];
@@ -49,6 +52,8 @@ export class Follower {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
   private queued = false;
+  private queuedFull = false;
+  private lastPositions = '';
   private stopped = false;
   private first = true;
   private readonly now: () => number;
@@ -66,9 +71,15 @@ export class Follower {
   }
 
   async start(): Promise<void> {
-    await this.reconcileNow();
+    await this.reconcileNow(true);
     if (this.options.mode === 'events') this.watcher = await this.startWatcher();
-    this.timer = setInterval(() => this.requestReconcile(), this.options.reconcileMs);
+    let ticks = 0;
+    // With file events, most ticks only check the files already open (cheap even for thousands of files);
+    // every FULL_PASS_EVERY-th also looks for new files, in case an event was lost.
+    this.timer = setInterval(() => {
+      ticks += 1;
+      this.requestReconcile(this.options.mode === 'poll' || ticks % FULL_PASS_EVERY === 0);
+    }, this.options.reconcileMs);
   }
 
   /** Stops following: the pass under way finishes, open reports stay open (their position is saved). */
@@ -79,12 +90,16 @@ export class Follower {
     await this.running;
   }
 
-  requestReconcile(): void {
-    if (this.stopped || this.queued) return;
+  requestReconcile(full = true): void {
+    if (this.stopped) return;
+    this.queuedFull ||= full;
+    if (this.queued) return;
     this.queued = true;
     this.running = this.running.then(async () => {
+      const fullPass = this.queuedFull;
       this.queued = false;
-      if (!this.stopped) await this.reconcileNow();
+      this.queuedFull = false;
+      if (!this.stopped) await this.reconcileNow(fullPass);
     });
   }
 
@@ -102,11 +117,25 @@ export class Follower {
     return watcher;
   }
 
-  private async reconcileNow(): Promise<void> {
+  /** A full pass also lists the followed paths (new, renamed and vanished files); a light one only reads open files. */
+  private async reconcileNow(full: boolean): Promise<void> {
     const now = this.now();
     const events: ExtractEvent[] = [];
-    const { files } = await expandPaths(this.options.specs);
     this.retired = [];
+    if (full) await this.discover(now);
+    events.push(...this.retired);
+    for (const tracked of [...this.files.values()]) events.push(...(await this.readOrRetire(tracked, now, full)));
+    this.first = false;
+    counts.filesFollowed = this.files.size;
+    const checkpoints = [...(await Promise.all([...this.files.values()].map((tracked) => tracked.checkpoint()))), ...this.unclaimed];
+    const positions = checkpoints.map((c) => `${c.dev}:${c.ino}:${c.offset}:${c.path}`).join('|');
+    if (events.length === 0 && positions === this.lastPositions) return;
+    await this.onBatch({ events, checkpoints });
+    this.lastPositions = positions;
+  }
+
+  private async discover(now: number): Promise<void> {
+    const { files } = await expandPaths(this.options.specs);
     this.pathsBefore = new Map([...this.files.values()].map((file) => [file.path, file]));
     for (const file of files) {
       const tracked = await this.track(file.path, now).catch((error: Error) => {
@@ -117,19 +146,13 @@ export class Follower {
       tracked.path = file.path;
       tracked.lastSeenAt = now;
     }
-    events.push(...this.retired);
-    for (const tracked of [...this.files.values()]) events.push(...(await this.readOrRetire(tracked, now)));
-    this.first = false;
-    counts.filesFollowed = this.files.size;
-    const checkpoints = await Promise.all([...this.files.values()].map((tracked) => tracked.checkpoint()));
-    await this.onBatch({ events, checkpoints: [...checkpoints, ...this.unclaimed] });
   }
 
-  private async readOrRetire(tracked: TrackedFile, now: number): Promise<ExtractEvent[]> {
+  private async readOrRetire(tracked: TrackedFile, now: number, full: boolean): Promise<ExtractEvent[]> {
     const { events, restarted } = await tracked.readAvailable(now);
     if (restarted) this.options.log.warn({ source: tracked.path }, `${tracked.path}: ${restarted}; reading it again from the start`);
     events.push(...tracked.closeIfQuiet(now, this.options.reportTimeoutMs));
-    if (now - tracked.lastSeenAt >= this.options.drainMs && now - tracked.lastGrowthAt >= this.options.drainMs) {
+    if (full && now - tracked.lastSeenAt >= this.options.drainMs && now - tracked.lastGrowthAt >= this.options.drainMs) {
       events.push(...(await this.retire(tracked)));
     }
     return events;
@@ -154,7 +177,7 @@ export class Follower {
 
   /** The followed file at this path, opening it (from its saved position, its start, or its end) when new. */
   private async track(filePath: string, now: number): Promise<TrackedFile | null> {
-    const info = await stat(filePath);
+    const info = statSync(filePath);
     const key = `${info.dev}:${info.ino}`;
     if (this.compressed.has(key)) return null;
     const known = this.files.get(key);

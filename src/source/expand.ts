@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -76,7 +77,14 @@ async function expandDirectory(dir: string): Promise<SourceFile[]> {
 }
 
 async function withSizes(paths: string[]): Promise<SourceFile[]> {
-  return Promise.all(paths.map(async (file) => ({ path: file, size: (await stat(file)).size })));
+  // Synchronous: thousands of files are common, and a stat is microseconds against a thread-pool round trip.
+  return paths.flatMap((file) => {
+    try {
+      return [{ path: file, size: statSync(file).size }];
+    } catch {
+      return []; // Gone between listing and stat: a rotation in progress; the next pass sees the new state.
+    }
+  });
 }
 
 export function describeFsError(error: unknown): string {
