@@ -54,6 +54,7 @@ export class Follower {
   private queued = false;
   private queuedFull = false;
   private lastPositions = '';
+  private changed = false;
   private stopped = false;
   private first = true;
   private readonly now: () => number;
@@ -124,9 +125,12 @@ export class Follower {
     this.retired = [];
     if (full) await this.discover(now);
     events.push(...this.retired);
+    this.changed = full;
     for (const tracked of [...this.files.values()]) events.push(...(await this.readOrRetire(tracked, now, full)));
     this.first = false;
     counts.filesFollowed = this.files.size;
+    // Nothing moved in a light pass over quiet files: no position can have changed either.
+    if (!this.changed && events.length === 0) return;
     const checkpoints = [...(await Promise.all([...this.files.values()].map((tracked) => tracked.checkpoint()))), ...this.unclaimed];
     const positions = checkpoints.map((c) => `${c.dev}:${c.ino}:${c.offset}:${c.path}`).join('|');
     if (events.length === 0 && positions === this.lastPositions) return;
@@ -149,7 +153,8 @@ export class Follower {
   }
 
   private async readOrRetire(tracked: TrackedFile, now: number, full: boolean): Promise<ExtractEvent[]> {
-    const { events, restarted } = await tracked.readAvailable(now);
+    const { events, restarted, changed } = await tracked.readAvailable(now);
+    this.changed ||= changed;
     if (restarted) this.options.log.warn({ source: tracked.path }, `${tracked.path}: ${restarted}; reading it again from the start`);
     events.push(...tracked.closeIfQuiet(now, this.options.reportTimeoutMs));
     if (full && now - tracked.lastSeenAt >= this.options.drainMs && now - tracked.lastGrowthAt >= this.options.drainMs) {

@@ -41,12 +41,13 @@ export class TrackedFile {
   }
 
   /** Reads whatever was appended since the last read; a truncated or rewritten file is read again from 0. */
-  async readAvailable(now: number): Promise<{ events: ExtractEvent[]; restarted: string | null }> {
+  async readAvailable(now: number): Promise<{ events: ExtractEvent[]; restarted: string | null; changed: boolean }> {
     // Synchronous: an fstat takes microseconds, and a thread-pool round trip per quiet file each pass would
     // cost more CPU than the checking itself.
     const info = fstatSync(this.handle.fd);
     let restarted: string | null = null;
-    if (info.size !== this.lastSize || info.mtimeMs !== this.lastMtimeMs) restarted = await this.checkStillSame(info.size);
+    const changed = info.size !== this.lastSize || info.mtimeMs !== this.lastMtimeMs;
+    if (changed) restarted = await this.checkStillSame(info.size);
     this.lastSize = info.size;
     this.lastMtimeMs = info.mtimeMs;
     const events: ExtractEvent[] = [];
@@ -58,7 +59,7 @@ export class TrackedFile {
       this.lastGrowthAt = now;
       countBytesRead(bytesRead);
     }
-    return { events, restarted };
+    return { events, restarted, changed };
   }
 
   private async checkStillSame(size: number): Promise<string | null> {
