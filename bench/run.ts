@@ -1,5 +1,6 @@
 // racewatch benchmark: `npm run bench` (full, several minutes) or `npm run bench -- --smoke` / BENCH_SMOKE=1
 // (tiny inputs, under a minute). See bench/README.md for what is measured and how.
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,7 +10,7 @@ import { benchIdle, benchLatency, writeQuietFiles, type IdleResult, type Latency
 import { generateLogs, type GeneratedLog } from './lib/generate.js';
 import { killAllStarted, percentile } from './lib/proc.js';
 import { extractSampleReports } from './lib/reports.js';
-import { BenchFailure, benchScan, fingerprintSampleReports, type ScanResult } from './lib/scan.js';
+import { BenchFailure, benchScan, benchStartup, fingerprintSampleReports, type ScanResult } from './lib/scan.js';
 import { passMiss, renderTable, type Row } from './lib/table.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,6 +49,9 @@ function settings() {
 }
 
 const started = performance.now();
+
+/** Writes back everything written so far, so that no measure pays for an earlier phase's writes. */
+const flushDisk = () => execFileSync('sync');
 const progress = (text: string) => process.stderr.write(`bench [${((performance.now() - started) / 1000).toFixed(1).padStart(6)} s] ${text}\n`);
 
 function machineLine(loadAtStart: number[]): string {
@@ -140,22 +144,26 @@ async function main(): Promise<void> {
     const genStart = performance.now();
     const logs = await generateLogs({ dir: path.join(tmp, 'logs'), bigBytes: cfg.bigBytes, smallBytes: cfg.smallBytes, reportEvery: cfg.reportEvery, reports });
     const genBytes = logs.reduce((sum, l) => sum + l.bytes, 0);
-    progress(`generated ${mib(genBytes)} in ${((performance.now() - genStart) / 1000).toFixed(1)} s`);
+    progress(`generated ${mib(genBytes)} in ${((performance.now() - genStart) / 1000).toFixed(1)} s; sync`);
+    flushDisk();
 
+    progress('scan start-up (empty file)');
+    const startup = await benchStartup({ cli: CLI, workDir: tmp, repetitions: cfg.repetitions });
     const scans: ScanResult[] = [];
     for (const log of [...logs].sort((a, b) => a.bytes - b.bytes)) {
       scans.push(await benchScan(log, { cli: CLI, workDir: tmp, repetitions: cfg.repetitions, reports, progress }));
     }
     const order = (r: ScanResult) => (r.log.size === 'big' ? 0 : 2) + (r.log.variant === 'plain' ? 0 : 1);
     scans.sort((a, b) => order(a) - order(b));
-    // The inputs are large: drop them before the daemon measures.
-    rmSync(path.join(tmp, 'logs'), { recursive: true, force: true });
-
+    // The inputs stay until the end: deleting gigabytes (or writing them back) makes fsync slow for a while on
+    // this kind of disk, and the daemon fsyncs its state on every sighting.
+    flushDisk();
     const latencyReport = reports.find((r) => r.origin === 'soakd-build-a1.log#1') ?? reports[0]!;
     const latency = await benchLatency({ cli: CLI, dir: path.join(tmp, 'latency'), standin, report: latencyReport, samples: cfg.latencySamples, progress });
 
     const quietDir = path.join(tmp, 'quiet');
     writeQuietFiles(quietDir, cfg.quietFiles);
+    flushDisk();
     const idle: IdleResult[] = [];
     for (const mode of ['events', 'poll'] as const) {
       const stateDir = path.join(tmp, `idle-state-${mode}`);
@@ -174,8 +182,17 @@ async function main(): Promise<void> {
     );
     lines.push(`checked: every scan found exactly the inserted reports, at their lines and offsets, with the fingerprints of the sample blocks (${scans.map((s) => `${s.reportsFound}/${s.log.inserted.length}`).join(', ')})`);
     lines.push('');
-    lines.push(renderTable([...scanRows(scans), ...rssRows(scans), ...latencyRows(latency), ...idleRows(idle)]));
+    const startupRow: Row = ['scan start-up', 'empty file', `${startup.ms.toFixed(0)} ms, ${(startup.maxRssKiB / 1024).toFixed(1)} MiB`, '', '', '', ''];
+    lines.push(renderTable([...scanRows(scans), startupRow, ...rssRows(scans), ...latencyRows(latency), ...idleRows(idle)]));
     lines.push('');
+    lines.push(
+      `scan net of start-up (wall time minus the empty-file scan): ${scans
+        .map((r) => {
+          const net = mbps(r.log.bytes, Math.max(1, r.scanMs - startup.ms));
+          return `${inputName(r.log)} ${fmtRate(net)} (${fmtRatio(net / mbps(r.log.bytes, r.grepMs))} grep)`;
+        })
+        .join(', ')}`,
+    );
     const sorted = [...latency.samplesMs].sort((a, b) => a - b);
     const ms = (x: number) => `${x.toFixed(1)} ms`;
     lines.push(

@@ -115,3 +115,12 @@ export async function benchScan(log: GeneratedLog, opts: ScanOptions): Promise<S
     reportsFound,
   };
 }
+
+/** What a scan costs with nothing to read: process start-up, module loading, setup (median ms, peak RSS KiB). */
+export async function benchStartup(opts: { cli: string; workDir: string; repetitions: number }): Promise<{ ms: number; maxRssKiB: number }> {
+  const empty = path.join(opts.workDir, 'empty.log');
+  writeFileSync(empty, '');
+  const runs: TimedRun[] = [];
+  for (let rep = 0; rep < opts.repetitions; rep += 1) runs.push(mustSucceed(await runTimed(process.execPath, [opts.cli, 'scan', '--json', empty], { stdout: 'null', env: cleanEnv() })));
+  return { ms: median(runs.map((r) => r.wallMs)), maxRssKiB: Math.max(...runs.map((r) => r.maxRssKiB)) };
+}
