@@ -5,21 +5,12 @@ import { DEFAULT_FINGERPRINT_OPTIONS, fingerprintAccesses } from '../src/fingerp
 import { isStandardLibrary } from '../src/fingerprint/go-names.js';
 import type { RaceOccurrence } from '../src/pipeline/occurrence.js';
 import { renderReport } from './support/render-report.js';
+import { seededRandom } from './support/seeded-random.js';
 import { loadManifest, occurrencesOf } from './support/samples.js';
 
 /** Property-style: every real report of the samples, varied the ways two sightings of one bug vary. */
 
 type Random = () => number;
-function seeded(seed: number): Random {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const int = (random: Random, min: number, max: number): number => min + Math.floor(random() * (max - min + 1));
 
@@ -144,7 +135,7 @@ describe('fingerprint invariants over the real sample reports', () => {
       for (const subject of subjects) {
         for (let seed = 1; seed <= 5; seed += 1) {
           const report = structuredClone(subject.occurrence.report);
-          vary(report, subject.racing, seeded(seed));
+          vary(report, subject.racing, seededRandom(seed));
           expect(keyOf(reparse(report)), `${subject.name} seed ${seed}`).toBe(subject.occurrence.fingerprint);
         }
       }
@@ -155,7 +146,7 @@ describe('fingerprint invariants over the real sample reports', () => {
     const variations = Object.values(VARIATIONS);
     for (const subject of subjects) {
       for (let seed = 100; seed < 120; seed += 1) {
-        const random = seeded(seed);
+        const random = seededRandom(seed);
         const report = structuredClone(subject.occurrence.report);
         for (const vary of variations) if (random() < 0.5) vary(report, subject.racing, random);
         expect(keyOf(reparse(report)), `${subject.name} seed ${seed}`).toBe(subject.occurrence.fingerprint);

@@ -16,7 +16,8 @@ import { GitlabConfigurationError, GitlabUnavailableError } from '../src/sink/gi
 import { createGitlabSink, type GitlabSink, type GitlabSinkOptions } from '../src/sink/gitlab/gitlab-sink.js';
 import { fingerprintInMarker, occurrenceIdsInMarkers } from '../src/sink/gitlab/marker.js';
 import { IssueTracker } from '../src/sink/gitlab/tracker.js';
-import { StateCorruptError, StateLockedError, stateFileFor, type SinkState } from '../src/state/sink-state.js';
+import { StateCorruptError } from '../src/state/json-file.js';
+import { StateLockedError, stateFileFor, type SinkState } from '../src/state/sink-state.js';
 import { CLI } from './support/cli.js';
 import { startGitlabStandin, type GitlabStandin, type StoredIssue } from './support/gitlab-standin.js';
 import { occurrencesOf, SAMPLES_DIR } from './support/samples.js';

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateWriteError, writeFileAtomic } from '../src/state/atomic-file.js';
-import { loadState, StateCorruptError } from '../src/state/sink-state.js';
+import { StateCorruptError } from '../src/state/json-file.js';
+import { loadState } from '../src/state/sink-state.js';
 
 const dir = () => mkdtempSync(path.join(tmpdir(), 'racewatch-state-test-'));
 

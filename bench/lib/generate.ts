@@ -4,6 +4,7 @@
 import { mkdir, open, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import type { SampleReport } from './reports.js';
+import { seededRandom } from '../../test/support/seeded-random.js';
 
 export type Variant = 'plain' | 'syslog';
 
@@ -44,17 +45,6 @@ const STATUSES = [200, 200, 200, 200, 200, 200, 200, 200, 201, 204, 304, 404, 50
 const TABLES = ['orders', 'sessions', 'items', 'audit_log', 'quotas'];
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
 
-/** mulberry32: a small, fast, seedable PRNG, so every run writes the same bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
@@ -100,7 +90,7 @@ class Output {
 }
 
 export async function generateLogs(opts: GenerateOptions): Promise<GeneratedLog[]> {
-  const rand = prng(opts.seed ?? 20261123);
+  const rand = seededRandom(opts.seed ?? 20261123);
   const int = (n: number) => Math.floor(rand() * n);
   const specs: Array<Omit<GeneratedLog, 'bytes' | 'lines' | 'inserted'>> = [
     { path: path.join(opts.dir, 'soak-big.log'), variant: 'plain', size: 'big' },

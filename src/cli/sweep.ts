@@ -4,7 +4,7 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { RaceExtractor, type ExtractEvent } from '../pipeline/extract.js';
 import { describeDelivery } from '../sink/gitlab/report.js';
 import { writeOut } from '../sink/output.js';
-import { checkpointFile, findCheckpoint, loadCheckpoints, markOf, MARK_BYTES, saveCheckpoints, type Checkpoint } from '../state/checkpoints.js';
+import { checkpointFile, checkpointOf, findCheckpoint, loadCheckpoints, MARK_BYTES, saveCheckpoints, type Checkpoint } from '../state/checkpoints.js';
 import { lockState } from '../state/sink-state.js';
 import { expandPaths, InputError } from '../source/expand.js';
 import { identify, readRange, type FileIdentity } from '../source/identity.js';
@@ -134,16 +134,7 @@ async function checkpointAt(identity: FileIdentity, resume: { offset: number; li
   const before = identity.gzip
     ? ((await gunzippedRange(identity.path, markStart, resume.offset)) ?? Buffer.alloc(0))
     : await readRange(identity.path, markStart, resume.offset - markStart);
-  return {
-    path: identity.path,
-    dev: identity.dev,
-    ino: identity.ino,
-    head: resume.head.toString('base64'),
-    offset: resume.offset,
-    line: resume.line,
-    mark: markOf(before),
-    updatedAt: new Date().toISOString(),
-  };
+  return checkpointOf(identity, resume, before);
 }
 
 function keepRecent(checkpoints: Checkpoint[]): Checkpoint[] {

@@ -2,7 +2,7 @@ import { fstatSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { RaceExtractor, type ExtractEvent, type ExtractOptions, type ResumePoint } from '../pipeline/extract.js';
 import { countBytesRead } from '../observability/metrics.js';
-import { type Checkpoint, MARK_BYTES, markOf } from '../state/checkpoints.js';
+import { type Checkpoint, checkpointOf, MARK_BYTES, markOf } from '../state/checkpoints.js';
 
 const CHUNK_BYTES = 1024 * 1024;
 // One read buffer for every followed file: reads are sequential, and the extractor copies what it keeps.
@@ -108,16 +108,7 @@ export class TrackedFile {
     const before = Buffer.alloc(resume.offset - start);
     if (before.length > 0) await this.handle.read(before, 0, before.length, start);
     if (resume.offset === this.offset) this.markAtOffset = markOf(before);
-    this.saved = {
-      path: this.path,
-      dev: this.dev,
-      ino: this.ino,
-      head: resume.head.toString('base64'),
-      offset: resume.offset,
-      line: resume.line,
-      mark: markOf(before),
-      updatedAt: new Date().toISOString(),
-    };
+    this.saved = checkpointOf(this, resume, before);
     return this.saved;
   }
 

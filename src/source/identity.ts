@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
-import { createGunzip } from 'node:zlib';
 import { HEAD_BYTES } from '../pipeline/extract.js';
 import { describeFsError, InputError } from './expand.js';
+import { GZIP_MAGIC, gunzipPipe } from './streams.js';
 
 /** What tells one log file from another across renames, rotation, truncation and gzip. */
 export interface FileIdentity {
@@ -16,7 +16,6 @@ export interface FileIdentity {
   head: Buffer;
 }
 
-const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 
 export async function identify(path: string): Promise<FileIdentity> {
   try {
@@ -45,7 +44,7 @@ export async function readRange(path: string, start: number, length: number): Pr
 async function gunzippedHead(path: string): Promise<Buffer> {
   const parts: Buffer[] = [];
   let length = 0;
-  const gunzip = createReadStream(path).pipe(createGunzip());
+  const gunzip = gunzipPipe(createReadStream(path));
   try {
     for await (const chunk of gunzip) {
       parts.push(chunk as Buffer);

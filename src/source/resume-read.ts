@@ -1,11 +1,10 @@
 import { createReadStream } from 'node:fs';
-import { createGunzip } from 'node:zlib';
 import type { Readable } from 'node:stream';
 import { HEAD_BYTES, type ResumePoint } from '../pipeline/extract.js';
 import { type Checkpoint, MARK_BYTES, markOf } from '../state/checkpoints.js';
-import { describeFsError, InputError } from './expand.js';
 import type { FileIdentity } from './identity.js';
 import { readRange } from './identity.js';
+import { gunzipPipe, readChunks } from './streams.js';
 
 const CHUNK_BYTES = 1024 * 1024;
 
@@ -74,14 +73,11 @@ async function countLines(path: string, size: number): Promise<{ count: number; 
 function content(identity: FileIdentity, from: number): AsyncIterable<Buffer> {
   if (identity.gzip) return skipBytes(gunzipped(identity.path), from, identity.path);
   if (from >= identity.size) return (async function* () {})();
-  return guarded(createReadStream(identity.path, { start: from, end: identity.size - 1, highWaterMark: CHUNK_BYTES }), identity.path);
+  return readChunks(createReadStream(identity.path, { start: from, end: identity.size - 1, highWaterMark: CHUNK_BYTES }), identity.path);
 }
 
 function gunzipped(path: string): Readable {
-  const raw = createReadStream(path, { highWaterMark: CHUNK_BYTES });
-  const gunzip = createGunzip({ chunkSize: CHUNK_BYTES });
-  raw.on('error', (error) => gunzip.destroy(error));
-  return raw.pipe(gunzip);
+  return gunzipPipe(createReadStream(path, { highWaterMark: CHUNK_BYTES }));
 }
 
 export async function gunzippedRange(path: string, start: number, end: number): Promise<Buffer | null> {
@@ -104,18 +100,9 @@ export async function gunzippedRange(path: string, start: number, end: number): 
 
 async function* skipBytes(stream: Readable, skip: number, name: string): AsyncGenerator<Buffer> {
   let position = 0;
-  for await (const chunk of guarded(stream, name)) {
+  for await (const chunk of readChunks(stream, name)) {
     const end = position + chunk.length;
     if (end > skip) yield position >= skip ? chunk : chunk.subarray(skip - position);
     position = end;
-  }
-}
-
-async function* guarded(stream: Readable, name: string): AsyncGenerator<Buffer> {
-  try {
-    for await (const chunk of stream) yield chunk as Buffer;
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    throw new InputError(name, code?.startsWith('Z_') ? `not a valid gzip stream (${(error as Error).message})` : describeFsError(error));
   }
 }

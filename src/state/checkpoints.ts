@@ -1,10 +1,9 @@
 import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import type { FileIdentity } from '../source/identity.js';
 import { writeFileAtomic } from './atomic-file.js';
-import { StateCorruptError } from './sink-state.js';
+import { readStateFile } from './json-file.js';
 
 /**
  * Where reading each log resumes: per file, its identity (device, inode, first bytes) and the offset of
@@ -35,26 +34,30 @@ export function checkpointFile(stateDir: string): string {
 }
 
 export async function loadCheckpoints(file: string): Promise<Checkpoint[]> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw new StateCorruptError(file, (error as Error).message);
-  }
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new StateCorruptError(file, text.trim() === '' ? 'the file is empty' : `not valid JSON: ${(error as Error).message}`);
-  }
-  const parsed = fileSchema.safeParse(json);
-  if (!parsed.success) throw new StateCorruptError(file, z.prettifyError(parsed.error).replace(/\n/g, ' '));
-  return parsed.data.files;
+  const empty = { schema: CHECKPOINT_SCHEMA_VERSION, files: [] as Checkpoint[] } as const;
+  return (await readStateFile(file, fileSchema, CHECKPOINT_SCHEMA_VERSION, () => empty)).files;
 }
 
 export async function saveCheckpoints(file: string, checkpoints: Checkpoint[]): Promise<void> {
   await writeFileAtomic(file, `${JSON.stringify({ schema: CHECKPOINT_SCHEMA_VERSION, files: checkpoints })}\n`);
+}
+
+/** The checkpoint of a file read up to `resume`, given the bytes just before that position. */
+export function checkpointOf(
+  file: { path: string; dev: number; ino: number },
+  resume: { offset: number; line: number; head: Buffer },
+  bytesBefore: Buffer,
+): Checkpoint {
+  return {
+    path: file.path,
+    dev: file.dev,
+    ino: file.ino,
+    head: resume.head.toString('base64'),
+    offset: resume.offset,
+    line: resume.line,
+    mark: markOf(bytesBefore),
+    updatedAt: new Date().toISOString(),
+  };
 }
 
 export function markOf(bytesBeforeOffset: Buffer): string {

@@ -2,6 +2,7 @@ import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { writeFileAtomic } from './atomic-file.js';
+import { readStateFile } from './json-file.js';
 
 /**
  * What the GitLab sink must remember between runs: which issue each fingerprint has, sightings GitLab has
@@ -47,16 +48,6 @@ const stateSchema = z.object({
 });
 export type SinkState = z.infer<typeof stateSchema>;
 
-export class StateCorruptError extends Error {
-  constructor(file: string, reason: string) {
-    super(
-      `state file ${file} is unreadable (${reason}); racewatch stops rather than start afresh and file old reports again. ` +
-        'Move the file aside to start with empty state (issues are then found again through their markers in GitLab).',
-    );
-    this.name = 'StateCorruptError';
-  }
-}
-
 export class StateLockedError extends Error {
   constructor(file: string, pid: number) {
     super(`another racewatch (pid ${pid}) is using ${file}; run one racewatch per state directory`);
@@ -73,27 +64,7 @@ export function stateFileFor(stateDir: string, project: string): string {
 }
 
 export async function loadState(file: string, project: string): Promise<SinkState> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return emptyState(project);
-    throw new StateCorruptError(file, (error as Error).message);
-  }
-  if (text.trim() === '') throw new StateCorruptError(file, 'the file is empty');
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (error) {
-    throw new StateCorruptError(file, `not valid JSON: ${(error as Error).message}`);
-  }
-  const schema = (json as { schema?: unknown } | null)?.schema;
-  if (typeof schema === 'number' && schema > STATE_SCHEMA_VERSION) {
-    throw new StateCorruptError(file, `written by a newer racewatch (schema ${schema}; this one knows ${STATE_SCHEMA_VERSION})`);
-  }
-  const parsed = stateSchema.safeParse(json);
-  if (!parsed.success) throw new StateCorruptError(file, z.prettifyError(parsed.error).replace(/\n/g, ' '));
-  return parsed.data;
+  return readStateFile(file, stateSchema, STATE_SCHEMA_VERSION, () => emptyState(project));
 }
 
 export async function saveState(file: string, state: SinkState): Promise<void> {
