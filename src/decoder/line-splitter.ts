@@ -1,3 +1,5 @@
+import { countByte } from '../bytes/count-byte.js';
+
 /**
  * Splits a byte stream into lines without ever holding more than one capped line: a line longer than
  * `maxLineBytes` is delivered cut at the cap (flagged), and the rest of it is skipped, so a 50 MB line
@@ -13,7 +15,7 @@ export interface LineSink {
 
 /** Lets a reader that only cares about some lines skip the rest as bytes (counted, never decoded). */
 export interface LineFilter {
-  /** While true, only lines containing `needle` are delivered. */
+  /** While true, lines without `needle` are skipped, except those that cross a chunk boundary. */
   skipping(): boolean;
   needle: Buffer;
 }
@@ -84,6 +86,11 @@ export class LineSplitter {
   private skipLines(chunk: Buffer, start: number): number {
     const needleAt = chunk.indexOf(this.filter!.needle, start);
     const stop = needleAt === -1 ? chunk.lastIndexOf(LF) + 1 : chunk.lastIndexOf(LF, needleAt) + 1;
+    if (chunk.length <= this.maxLineBytes) {
+      // No complete line of this chunk can be over-long, so only their number matters.
+      this.lineNumber += countByte(chunk, start, stop, LF);
+      return stop;
+    }
     let lineStart = start;
     for (let newline = chunk.indexOf(LF, start); newline !== -1 && newline < stop; newline = chunk.indexOf(LF, lineStart)) {
       if (newline - lineStart > this.maxLineBytes) this.emit(chunk, lineStart, newline);
