@@ -14,7 +14,7 @@ import { BenchFailure, benchScan, benchStartup, fingerprintSampleReports, type S
 import { passMiss, renderTable, type Row } from './lib/table.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const CLI = path.join(ROOT, 'dist/src/cli/main.js');
+const CLI = path.join(ROOT, 'dist/racewatch.js');
 const MiB = 1024 * 1024;
 
 // Targets (the bench reports them; a MISS never fails it).

@@ -124,11 +124,12 @@ describe.each(SERVICES)('%s', (name) => {
   });
 
   it(`runs "racewatch ${command}" from ${PREFIX} through node on PATH`, () => {
-    expect(one(unit, 'Service.ExecStart')).toBe(`/usr/bin/env node ${PREFIX}/dist/src/cli/main.js ${command}`);
+    expect(one(unit, 'Service.ExecStart')).toBe(`/usr/bin/env node ${PREFIX}/dist/racewatch.js ${command}`);
     // The path under the prefix is the package's bin, so a build in /opt/racewatch provides it.
-    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
-    expect(`dist/src/cli/main.js`).toBe(pkg.bin.racewatch);
-    expect(existsSync(path.join(ROOT, 'src/cli/main.ts'))).toBe(true);
+    const pkg = JSON.parse(readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string>; scripts: Record<string, string> };
+    expect(`dist/racewatch.js`).toBe(pkg.bin.racewatch);
+    expect(pkg.scripts.bundle).toContain('racewatch=src/cli/main.ts');
+    expect(existsSync(path.join(ROOT, 'dist/racewatch.js'))).toBe(true);
   });
 
   it('has every hardening directive, each set once to the expected value', () => {

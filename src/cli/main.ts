@@ -10,7 +10,8 @@ import { EXIT } from './exit-codes.js';
 import type { ScanFlags } from './scan.js';
 import type { CommandIo } from './wiring.js';
 
-const packageJson = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
+// Read at run time from beside the bundle, dist/racewatch.js (see the bundle script in package.json).
+const packageJson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
