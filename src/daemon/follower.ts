@@ -48,6 +48,9 @@ export class Follower {
   /** Which file each path had when this pass began: the lineage a rotated report continues along. */
   private pathsBefore = new Map<string, TrackedFile>();
   private readonly unclaimed: Checkpoint[];
+  /** Where followed files can appear: the spec bases and every directory a listed file is in. */
+  private bases: string[] = [];
+  private listedDirectories = new Map<string, string>();
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
@@ -72,14 +75,17 @@ export class Follower {
   }
 
   async start(): Promise<void> {
+    this.bases = [...new Set(await Promise.all(this.options.specs.map(watchBase)))];
     await this.reconcileNow(true);
     if (this.options.mode === 'events') this.watcher = await this.startWatcher();
     let ticks = 0;
-    // With file events, most ticks only check the files already open (cheap even for thousands of files);
-    // every FULL_PASS_EVERY-th also looks for new files, in case an event was lost.
+    // Most ticks only check the files already open (cheap even for thousands of files). New, renamed and
+    // deleted files are found from file events, or when polling from a change of a listed directory; every
+    // FULL_PASS_EVERY-th tick lists the paths anyway, in case an event was lost or a directory's timestamp
+    // is too coarse to show a change.
     this.timer = setInterval(() => {
       ticks += 1;
-      this.requestReconcile(this.options.mode === 'poll' || ticks % FULL_PASS_EVERY === 0);
+      this.requestReconcile(ticks % FULL_PASS_EVERY === 0 || (this.options.mode === 'poll' && this.directoriesChanged()));
     }, this.options.reconcileMs);
   }
 
@@ -89,6 +95,12 @@ export class Follower {
     if (this.timer) clearInterval(this.timer);
     await this.watcher?.close();
     await this.running;
+  }
+
+  /** A listed directory gained, lost or renamed an entry since it was listed (polling mode's cue to list again). */
+  private directoriesChanged(): boolean {
+    for (const [dir, signature] of this.listedDirectories) if (directorySignature(dir) !== signature) return true;
+    return false;
   }
 
   requestReconcile(full = true): void {
@@ -106,7 +118,7 @@ export class Follower {
 
   private async startWatcher(): Promise<FSWatcher> {
     const matchers = this.options.specs.map((spec) => picomatch(path.resolve(spec)));
-    const bases = [...new Set(await Promise.all(this.options.specs.map(watchBase)))];
+    const bases = this.bases;
     const watcher = watch(bases, {
       ignoreInitial: true,
       alwaysStat: false,
@@ -126,7 +138,10 @@ export class Follower {
     if (full) await this.discover(now);
     events.push(...this.retired);
     this.changed = full;
-    for (const tracked of [...this.files.values()]) events.push(...(await this.readOrRetire(tracked, now, full)));
+    for (const tracked of [...this.files.values()]) {
+      if (!full && tracked.isQuiet()) continue;
+      events.push(...(await this.readOrRetire(tracked, now, full)));
+    }
     this.first = false;
     counts.filesFollowed = this.files.size;
     // Nothing moved in a light pass over quiet files: no position can have changed either.
@@ -139,7 +154,11 @@ export class Follower {
   }
 
   private async discover(now: number): Promise<void> {
+    // Signatures taken before listing: a change during the listing shows at the next check.
+    const before = new Map([...this.listedDirectories.keys()].map((dir) => [dir, directorySignature(dir)]));
     const { files } = await expandPaths(this.options.specs);
+    const directories = new Set([...this.bases, ...files.map((file) => path.dirname(path.resolve(file.path)))]);
+    this.listedDirectories = new Map([...directories].map((dir) => [dir, before.get(dir) ?? directorySignature(dir)]));
     this.pathsBefore = new Map([...this.files.values()].map((file) => [file.path, file]));
     for (const file of files) {
       const tracked = await this.track(file.path, now).catch((error: Error) => {
@@ -215,6 +234,16 @@ export class Follower {
     }
     if (this.first && this.options.startAtEnd) return { offset: size, line: 1, head: identity.head };
     return fresh;
+  }
+}
+
+/** Any file created, renamed or deleted in a directory changes its mtime (and ctime). */
+function directorySignature(dir: string): string {
+  try {
+    const info = statSync(dir);
+    return `${info.ino}:${info.mtimeMs}:${info.ctimeMs}`;
+  } catch (error) {
+    return `unreadable: ${(error as NodeJS.ErrnoException).code ?? String(error)}`;
   }
 }
 
