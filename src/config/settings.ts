@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { homedir, hostname } from 'node:os';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../validation/english-messages.js';
 import { parseDuration } from './duration.js';
 
 /**
@@ -49,33 +50,40 @@ export class ConfigError extends Error {
   }
 }
 
-const regex = z.string().transform((source, ctx) => {
-  try {
-    return new RegExp(source);
-  } catch (error) {
-    ctx.addIssue({ code: 'custom', message: `not a valid regular expression (${(error as Error).message})` });
-    return z.NEVER;
-  }
-});
-const list = z.union([z.array(z.string()), z.string().transform((text) => text.split(','))]).transform((items) =>
-  items.map((item) => item.trim()).filter((item) => item.length > 0),
+const regex = z.pipe(
+  z.string(),
+  z.transform((source, ctx) => {
+    try {
+      return new RegExp(source);
+    } catch (error) {
+      ctx.issues.push({ code: 'custom', message: `not a valid regular expression (${(error as Error).message})`, input: source });
+      return z.NEVER;
+    }
+  }),
 );
-const duration = z.string().transform((text, ctx) => {
-  const ms = parseDuration(text);
-  if (ms === null) {
-    ctx.addIssue({ code: 'custom', message: 'must be a duration such as 0, 90s, 15m, 1h or 2d' });
-    return z.NEVER;
-  }
-  return ms;
-});
-const text = z.string().trim().min(1, 'must not be empty');
-const integer = (min: number) => z.coerce.number().int(`must be a whole number`).min(min, `must be at least ${min}`);
+const list = z.pipe(
+  z.union([z.array(z.string()), z.pipe(z.string(), z.transform((text) => text.split(',')))]),
+  z.transform((items) => items.map((item) => item.trim()).filter((item) => item.length > 0)),
+);
+const duration = z.pipe(
+  z.string(),
+  z.transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === null) {
+      ctx.issues.push({ code: 'custom', message: 'must be a duration such as 0, 90s, 15m, 1h or 2d', input: text });
+      return z.NEVER;
+    }
+    return ms;
+  }),
+);
+const text = z.string().check(z.trim(), z.minLength(1, 'must not be empty'));
+const integer = (min: number) => z.coerce.number().check(z.int('must be a whole number'), z.minimum(min, `must be at least ${min}`));
 
 const SETTINGS = {
   maxLineBytes: { env: 'RACEWATCH_MAX_LINE_BYTES', schema: integer(1024), fallback: 1024 * 1024 },
-  linePrefix: { env: 'RACEWATCH_LINE_PREFIX', schema: regex.optional(), fallback: undefined },
-  fingerprintDepth: { env: 'RACEWATCH_FINGERPRINT_DEPTH', schema: integer(1).max(32, 'must be at most 32'), fallback: 1 },
-  skipFunctions: { env: 'RACEWATCH_SKIP_FUNCTIONS', schema: list.pipe(z.array(regex)), fallback: [] as RegExp[] },
+  linePrefix: { env: 'RACEWATCH_LINE_PREFIX', schema: z.optional(regex), fallback: undefined },
+  fingerprintDepth: { env: 'RACEWATCH_FINGERPRINT_DEPTH', schema: integer(1).check(z.maximum(32, 'must be at most 32')), fallback: 1 },
+  skipFunctions: { env: 'RACEWATCH_SKIP_FUNCTIONS', schema: z.pipe(list, z.array(regex)), fallback: [] as RegExp[] },
   appModules: { env: 'RACEWATCH_APP_MODULES', schema: list, fallback: [] as string[] },
   logLevel: {
     env: 'LOG_LEVEL',
@@ -89,10 +97,12 @@ const SETTINGS = {
   watch: { env: 'RACEWATCH_WATCH', schema: z.enum(['events', 'poll']), fallback: 'events' },
   reconcileInterval: { env: 'RACEWATCH_RECONCILE_INTERVAL', schema: duration, fallback: 2000 },
   drainTime: { env: 'RACEWATCH_DRAIN_TIME', schema: duration, fallback: 30_000 },
-  metricsPort: { env: 'RACEWATCH_METRICS_PORT', schema: integer(0).max(65535, 'must be a TCP port'), fallback: undefined },
+  metricsPort: { env: 'RACEWATCH_METRICS_PORT', schema: integer(0).check(z.maximum(65535, 'must be a TCP port')), fallback: undefined },
   metricsHost: {
     env: 'RACEWATCH_METRICS_HOST',
-    schema: z.string().refine((host) => ['127.0.0.1', '::1', 'localhost'].includes(host) || host.startsWith('127.'), 'must be a loopback address'),
+    schema: z.string().check(
+      z.refine((host) => ['127.0.0.1', '::1', 'localhost'].includes(host) || host.startsWith('127.'), 'must be a loopback address'),
+    ),
     fallback: '127.0.0.1',
   },
   gitlabUrl: { env: 'GITLAB_URL', schema: z.url('must be a URL such as https://gitlab.example.com'), fallback: undefined },
@@ -100,7 +110,7 @@ const SETTINGS = {
   gitlabTokenFile: { env: 'GITLAB_TOKEN_FILE', schema: text, fallback: undefined },
   gitlabProject: { env: 'GITLAB_PROJECT', schema: text, fallback: undefined },
   stateDir: { env: 'RACEWATCH_STATE_DIR', schema: text, fallback: undefined },
-  labels: { env: 'RACEWATCH_LABELS', schema: list.pipe(z.array(z.string()).min(1, 'needs at least one label')), fallback: ['race'] },
+  labels: { env: 'RACEWATCH_LABELS', schema: z.pipe(list, z.array(z.string()).check(z.minLength(1, 'needs at least one label'))), fallback: ['race'] },
   ignoreLabel: { env: 'RACEWATCH_IGNORE_LABEL', schema: text, fallback: 'race::ignore' },
   commentWindow: { env: 'RACEWATCH_COMMENT_WINDOW', schema: duration, fallback: undefined },
   reopenPolicy: { env: 'RACEWATCH_REOPEN_POLICY', schema: z.enum(['reopen', 'comment', 'new-issue']), fallback: 'reopen' },
@@ -108,7 +118,7 @@ const SETTINGS = {
   host: { env: 'RACEWATCH_HOST', schema: text, fallback: hostname() },
   gitlabTimeout: { env: 'RACEWATCH_GITLAB_TIMEOUT', schema: duration, fallback: 30_000 },
   gitlabBackoff: { env: 'RACEWATCH_GITLAB_BACKOFF', schema: duration, fallback: 1000 },
-  gitlabRetries: { env: 'RACEWATCH_GITLAB_RETRIES', schema: integer(0).max(20, 'must be at most 20'), fallback: 5 },
+  gitlabRetries: { env: 'RACEWATCH_GITLAB_RETRIES', schema: integer(0).check(z.maximum(20, 'must be at most 20')), fallback: 5 },
   gitlabMaxRetryAfter: { env: 'RACEWATCH_GITLAB_MAX_RETRY_AFTER', schema: duration, fallback: 300_000 },
 } as const;
 
@@ -132,7 +142,7 @@ export function loadSettings(
       settings[name] = setting.fallback;
       continue;
     }
-    const parsed = (setting.schema as z.ZodType).safeParse(raw);
+    const parsed = (setting.schema as z.ZodMiniType).safeParse(raw);
     if (!parsed.success) {
       const reason = parsed.error.issues.map((issue) => issue.message).join('; ');
       const got = 'secret' in setting ? '' : ` (got ${JSON.stringify(raw)})`;

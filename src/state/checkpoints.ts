@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../validation/english-messages.js';
 import type { FileIdentity } from '../source/identity.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { readStateFile } from './json-file.js';

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 export class StateCorruptError extends Error {
   constructor(file: string, reason: string) {
@@ -15,7 +15,7 @@ export class StateCorruptError extends Error {
  * Reads a state file racewatch wrote: missing means fresh state; empty, torn, foreign or newer-schema
  * content is an error that names the file, never silently fresh state (that would re-file old reports).
  */
-export async function readStateFile<T>(file: string, schema: z.ZodType<T>, newestSchema: number, fresh: () => T): Promise<T> {
+export async function readStateFile<T>(file: string, schema: z.ZodMiniType<T>, newestSchema: number, fresh: () => T): Promise<T> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');

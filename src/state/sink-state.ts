@@ -1,6 +1,7 @@
 import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../validation/english-messages.js';
 import { writeFileAtomic } from './atomic-file.js';
 import { readStateFile } from './json-file.js';
 
@@ -27,7 +28,7 @@ export type Sighting = z.infer<typeof sightingSchema>;
 const issueSchema = z.object({
   iid: z.number(),
   webUrl: z.string(),
-  lastCommentAt: z.string().nullable(),
+  lastCommentAt: z.nullable(z.string()),
 });
 export type IssueLink = z.infer<typeof issueSchema>;
 
@@ -41,10 +42,10 @@ const stateSchema = z.object({
   /** occurrence id → when GitLab acknowledged it. */
   delivered: z.record(z.string(), z.string()),
   /** The GitLab write under way (added after schema 1 shipped: files without it read as none). */
-  inflight: z
-    .object({ fingerprint: z.string(), iid: z.number().nullable(), ids: z.array(z.string()) })
-    .nullable()
-    .default(null),
+  inflight: z._default(
+    z.nullable(z.object({ fingerprint: z.string(), iid: z.nullable(z.number()), ids: z.array(z.string()) })),
+    null,
+  ),
 });
 export type SinkState = z.infer<typeof stateSchema>;
 
