@@ -10,7 +10,7 @@ import { expandPaths } from '../source/expand.js';
 import { identify } from '../source/identity.js';
 import { resumeProblem } from '../source/resume-read.js';
 import { counts } from '../observability/metrics.js';
-import { TrackedFile } from './tracked-file.js';
+import { fileKey, TrackedFile } from './tracked-file.js';
 
 export interface FollowerOptions {
   specs: string[];
@@ -29,7 +29,19 @@ export interface FollowerOptions {
   now?: () => number;
 }
 
-const FULL_PASS_EVERY = 15;
+/**
+ * How much a pass looks at, cheapest first. `probe`: a one-byte read past the end of each open file (did
+ * it grow?). `verify`: an fstat of each open file (truncated, rewritten in place?) and closing files gone
+ * from the followed paths for the drain time. `list`: the followed paths are listed first (new, renamed
+ * and deleted files), then as `verify`.
+ */
+type PassKind = 'probe' | 'verify' | 'list';
+const PASS_RANK: Record<PassKind, number> = { probe: 0, verify: 1, list: 2 };
+
+/** Every this many ticks a `verify` pass, or a `list` pass when a listed directory changed. */
+const VERIFY_EVERY = 15;
+/** Every this many ticks a `list` pass whatever the directories show (coarse timestamps, lost events). */
+const LIST_EVERY = 150;
 
 export interface Batch {
   events: ExtractEvent[];
@@ -37,9 +49,9 @@ export interface Batch {
 }
 
 /**
- * Follows log files through appends, rotation, truncation and deletion. Every pass stats each followed path
- * and each open file, reads what is new, and hands the events and the positions to save to `onBatch`, which
- * must make the events durable before it resolves: positions only move after that.
+ * Follows log files through appends, rotation, truncation and deletion. Each pass (see PassKind) reads what
+ * is new in the open files and hands the events and the positions to save to `onBatch`, which must make
+ * the events durable before it resolves: positions only move after that.
  */
 export class Follower {
   private readonly files = new Map<string, TrackedFile>();
@@ -55,7 +67,9 @@ export class Follower {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
   private queued = false;
-  private queuedFull = false;
+  private queuedKind: PassKind = 'probe';
+  /** When the paths were last listed: while no listed directory changes, that listing still holds. */
+  private lastListingAt = -Infinity;
   private lastPositions = '';
   private changed = false;
   private stopped = false;
@@ -76,17 +90,22 @@ export class Follower {
 
   async start(): Promise<void> {
     this.bases = [...new Set(await Promise.all(this.options.specs.map(watchBase)))];
-    await this.reconcileNow(true);
+    await this.reconcileNow('list');
     if (this.options.mode === 'events') this.watcher = await this.startWatcher();
     let ticks = 0;
-    // Most ticks only check the files already open (cheap even for thousands of files). New, renamed and
-    // deleted files are found from file events, or when polling from a change of a listed directory; every
-    // FULL_PASS_EVERY-th tick lists the paths anyway, in case an event was lost or a directory's timestamp
-    // is too coarse to show a change.
+    // Idle cost matters with thousands of quiet files: most ticks only probe the open files. New, renamed
+    // and deleted files are found from file events, or (polling) from a change of a listed directory.
     this.timer = setInterval(() => {
       ticks += 1;
-      this.requestReconcile(ticks % FULL_PASS_EVERY === 0 || (this.options.mode === 'poll' && this.directoriesChanged()));
+      this.requestReconcile(this.kindOfTick(ticks));
     }, this.options.reconcileMs);
+  }
+
+  private kindOfTick(ticks: number): PassKind {
+    if (ticks % LIST_EVERY === 0) return 'list';
+    const verify = ticks % VERIFY_EVERY === 0;
+    if ((verify || this.options.mode === 'poll') && this.directoriesChanged()) return 'list';
+    return verify ? 'verify' : 'probe';
   }
 
   /** Stops following: the pass under way finishes, open reports stay open (their position is saved). */
@@ -103,16 +122,25 @@ export class Follower {
     return false;
   }
 
-  requestReconcile(full = true): void {
+  private isFollowed(file: string): boolean {
+    try {
+      const info = statSync(file);
+      return this.files.has(fileKey(info));
+    } catch {
+      return false;
+    }
+  }
+
+  requestReconcile(kind: PassKind): void {
     if (this.stopped) return;
-    this.queuedFull ||= full;
+    if (PASS_RANK[kind] > PASS_RANK[this.queuedKind]) this.queuedKind = kind;
     if (this.queued) return;
     this.queued = true;
     this.running = this.running.then(async () => {
-      const fullPass = this.queuedFull;
+      const queuedKind = this.queuedKind;
       this.queued = false;
-      this.queuedFull = false;
-      if (!this.stopped) await this.reconcileNow(fullPass);
+      this.queuedKind = 'probe';
+      if (!this.stopped) await this.reconcileNow(queuedKind);
     });
   }
 
@@ -124,23 +152,24 @@ export class Follower {
       alwaysStat: false,
       ignored: (file, stats) => stats?.isFile() === true && !matchers.some((match) => match(path.resolve(file))) && !bases.includes(file),
     });
-    watcher.on('all', () => this.requestReconcile());
+    // A write to a file already followed needs only a probe; anything else (a new file, a deletion, a path
+    // that now names another file, as a symlink retargeted or a file renamed over it) needs a listing.
+    watcher.on('all', (event, file) => this.requestReconcile(event === 'change' && this.isFollowed(file) ? 'probe' : 'list'));
     watcher.on('error', (error) => this.options.log.warn({ error: String(error) }, 'file watcher error; the periodic reconcile still runs'));
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     return watcher;
   }
 
-  /** A full pass also lists the followed paths (new, renamed and vanished files); a light one only reads open files. */
-  private async reconcileNow(full: boolean): Promise<void> {
+  private async reconcileNow(kind: PassKind): Promise<void> {
     const now = this.now();
     const events: ExtractEvent[] = [];
     this.retired = [];
-    if (full) await this.discover(now);
+    if (kind === 'list') await this.discover(now);
     events.push(...this.retired);
-    this.changed = full;
+    this.changed = kind === 'list';
     for (const tracked of [...this.files.values()]) {
-      if (!full && tracked.isQuiet()) continue;
-      events.push(...(await this.readOrRetire(tracked, now, full)));
+      if (kind === 'probe' && tracked.isQuiet()) continue;
+      events.push(...(await this.readOrRetire(tracked, now, kind !== 'probe')));
     }
     this.first = false;
     counts.filesFollowed = this.files.size;
@@ -169,14 +198,17 @@ export class Follower {
       tracked.path = file.path;
       tracked.lastSeenAt = now;
     }
+    this.lastListingAt = now;
   }
 
-  private async readOrRetire(tracked: TrackedFile, now: number, full: boolean): Promise<ExtractEvent[]> {
+  private async readOrRetire(tracked: TrackedFile, now: number, mayRetire: boolean): Promise<ExtractEvent[]> {
     const { events, restarted, changed } = await tracked.readAvailable(now);
     this.changed ||= changed;
     if (restarted) this.options.log.warn({ source: tracked.path }, `${tracked.path}: ${restarted}; reading it again from the start`);
     events.push(...tracked.closeIfQuiet(now, this.options.reportTimeoutMs));
-    if (full && now - tracked.lastSeenAt >= this.options.drainMs && now - tracked.lastGrowthAt >= this.options.drainMs) {
+    const goneFromPaths = tracked.lastSeenAt < this.lastListingAt;
+    if (mayRetire && goneFromPaths && now - tracked.lastSeenAt >= this.options.drainMs && now - tracked.lastGrowthAt >= this.options.drainMs) {
+      this.changed = true;
       events.push(...(await this.retire(tracked)));
     }
     return events;
@@ -202,7 +234,7 @@ export class Follower {
   /** The followed file at this path, opening it (from its saved position, its start, or its end) when new. */
   private async track(filePath: string, now: number): Promise<TrackedFile | null> {
     const info = statSync(filePath);
-    const key = `${info.dev}:${info.ino}`;
+    const key = fileKey(info);
     if (this.compressed.has(key)) return null;
     const known = this.files.get(key);
     if (known && !(await known.isDeleted())) return known;
