@@ -42,6 +42,8 @@ const PASS_RANK: Record<PassKind, number> = { probe: 0, verify: 1, list: 2 };
 const VERIFY_EVERY = 15;
 /** Every this many ticks a `list` pass whatever the directories show (coarse timestamps, lost events). */
 const LIST_EVERY = 150;
+/** chokidar's `_throttle(EV.CHANGE, path, 50)` in its index.js. */
+const CHOKIDAR_CHANGE_THROTTLE_MS = 50;
 
 export interface Batch {
   events: ExtractEvent[];
@@ -65,6 +67,7 @@ export class Follower {
   private listedDirectories = new Map<string, string>();
   private watcher: FSWatcher | null = null;
   private timer: NodeJS.Timeout | null = null;
+  private trailingProbe: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
   private queued = false;
   private queuedKind: PassKind = 'probe';
@@ -112,6 +115,7 @@ export class Follower {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
+    if (this.trailingProbe) clearTimeout(this.trailingProbe);
     await this.watcher?.close();
     await this.running;
   }
@@ -120,6 +124,18 @@ export class Follower {
   private directoriesChanged(): boolean {
     for (const [dir, signature] of this.listedDirectories) if (directorySignature(dir) !== signature) return true;
     return false;
+  }
+
+  /**
+   * chokidar drops every further 'change' of a path for 50 ms after one, and never reports them later: a
+   * report's closing line written just after its body would otherwise wait for the next tick.
+   */
+  private probeAfterThrottle(): void {
+    if (this.trailingProbe) return;
+    this.trailingProbe = setTimeout(() => {
+      this.trailingProbe = null;
+      this.requestReconcile('probe');
+    }, CHOKIDAR_CHANGE_THROTTLE_MS + 10);
   }
 
   private isFollowed(file: string): boolean {
@@ -154,7 +170,11 @@ export class Follower {
     });
     // A write to a file already followed needs only a probe; anything else (a new file, a deletion, a path
     // that now names another file, as a symlink retargeted or a file renamed over it) needs a listing.
-    watcher.on('all', (event, file) => this.requestReconcile(event === 'change' && this.isFollowed(file) ? 'probe' : 'list'));
+    watcher.on('all', (event, file) => {
+      const followedWrite = event === 'change' && this.isFollowed(file);
+      this.requestReconcile(followedWrite ? 'probe' : 'list');
+      if (followedWrite) this.probeAfterThrottle();
+    });
     watcher.on('error', (error) => this.options.log.warn({ error: String(error) }, 'file watcher error; the periodic reconcile still runs'));
     await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     return watcher;
