@@ -20,7 +20,8 @@ const MiB = 1024 * 1024;
 // Targets (the bench reports them; a MISS never fails it).
 const TARGET_SCAN_VS_GREP = 0.5;
 const TARGET_RSS_MIB = 100;
-const TARGET_RSS_GROWTH = 1.1;
+/** MiB that peak RSS may grow from the 100 MiB log to the big one: one-off costs (optimised code, compiler memory), not per-byte state. */
+const TARGET_RSS_GROWTH_MIB = 10;
 const TARGET_P99_MS = 200;
 const TARGET_IDLE_PERCENT = 1;
 
@@ -76,7 +77,11 @@ function scanRows(results: ScanResult[]): Row[] {
     const grep = mbps(r.log.bytes, r.grepMs);
     const cat = mbps(r.log.bytes, r.catMs);
     const input = `${inputName(r.log)}, ${r.log.inserted.length} reports`;
-    rows.push(['scan throughput', input, fmtRate(scan), `grep -c: ${fmtRate(grep)}`, fmtRatio(scan / grep), `≥ ${TARGET_SCAN_VS_GREP}× grep`, passMiss(scan / grep >= TARGET_SCAN_VS_GREP)]);
+    // The target is for the big logs: the small ones are there for the RSS figures, and grep reads 100 MiB
+    // in less time than node itself takes to start.
+    const targeted = r.log.size === 'big';
+    const target = targeted ? `≥ ${TARGET_SCAN_VS_GREP}× grep` : '(start-up bound)';
+    rows.push(['scan throughput', input, fmtRate(scan), `grep -c: ${fmtRate(grep)}`, fmtRatio(scan / grep), target, targeted ? passMiss(scan / grep >= TARGET_SCAN_VS_GREP) : '']);
     rows.push(['', '', '', `cat: ${fmtRate(cat)}`, fmtRatio(scan / cat), '', '']);
   }
   return rows;
@@ -91,8 +96,10 @@ function rssRows(results: ScanResult[]): Row[] {
       const rss = r.scanMaxRssKiB / 1024;
       rows.push(['scan peak RSS', inputName(r.log), `${rss.toFixed(1)} MiB`, '', '', `≤ ${TARGET_RSS_MIB} MiB`, passMiss(rss <= TARGET_RSS_MIB)]);
     }
-    const growth = big.scanMaxRssKiB / small.scanMaxRssKiB;
-    rows.push(['scan peak RSS growth', `${variant} ${mib(big.log.bytes)} / ${mib(small.log.bytes)}`, fmtRatio(growth), '', '', `≤ ${TARGET_RSS_GROWTH}× (flat)`, passMiss(growth <= TARGET_RSS_GROWTH)]);
+    const growthMiB = (big.scanMaxRssKiB - small.scanMaxRssKiB) / 1024;
+    const growth = `${growthMiB >= 0 ? '+' : ''}${growthMiB.toFixed(1)} MiB (${fmtRatio(big.scanMaxRssKiB / small.scanMaxRssKiB)})`;
+    const target = `≤ +${TARGET_RSS_GROWTH_MIB} MiB (flat)`;
+    rows.push(['scan peak RSS growth', `${variant} ${mib(big.log.bytes)} vs ${mib(small.log.bytes)}`, growth, '', '', target, passMiss(growthMiB <= TARGET_RSS_GROWTH_MIB)]);
   }
   return rows;
 }
