@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { jsonLines, racewatch } from './support/cli.js';
 import { LIFETIMES, REPORTS_PER_LIFETIME, recordedOccurrences, startDaemon, waitFor, type DaemonProcess } from './support/daemon.js';
 import { startGitlabStandin, type GitlabStandin } from './support/gitlab-standin.js';
 
@@ -221,6 +222,21 @@ describe('racewatch daemon lifecycle', () => {
     writeSync(writer, `${lines[closing]}\n`);
     closeSync(writer);
     await waitFor(() => recorded().length === 1, 'the report, before the 60 s interval', 10_000);
+  });
+
+  it('RACEWATCH_START_AT=end skips what a log already holds, and later reports carry their true line numbers', async () => {
+    writeFileSync(log(), LIFETIMES[0]!);
+    await following('events', { RACEWATCH_START_AT: 'end' });
+    appendFileSync(log(), LIFETIMES[1]!);
+    await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'the reports appended after the start');
+    // A one-off scan of the whole file numbers the lines from its start: the daemon must agree.
+    const appended = jsonLines(racewatch(['scan', '--json', log()]).stdout).slice(REPORTS_PER_LIFETIME);
+    const firstLineOf = new Map<unknown, number>();
+    for (const o of appended) if (!firstLineOf.has(o.fingerprint)) firstLineOf.set(o.fingerprint, o.line as number);
+    const firstSeenLines = standin.issues(42).map((issue) => Number(/\*\*First seen:\*\*.* line (\d+)/.exec(issue.description)![1]));
+    const ascending = (a: number, b: number) => a - b;
+    expect(firstSeenLines.sort(ascending)).toEqual([...firstLineOf.values()].sort(ascending));
+    expect(Math.min(...firstSeenLines)).toBeGreaterThan(LIFETIMES[0]!.split('\n').length - 1);
   });
 
   it('serves /healthz and Prometheus /metrics on a loopback port when RACEWATCH_METRICS_PORT is set', async () => {

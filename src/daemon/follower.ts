@@ -8,7 +8,7 @@ import type { ExtractEvent, ExtractOptions, ResumePoint } from '../pipeline/extr
 import { type Checkpoint, findCheckpoint } from '../state/checkpoints.js';
 import { expandPaths } from '../source/expand.js';
 import { identify } from '../source/identity.js';
-import { resumeProblem } from '../source/resume-read.js';
+import { endOf, resumeProblem } from '../source/resume-read.js';
 import { counts } from '../observability/metrics.js';
 import { fileKey, TrackedFile } from './tracked-file.js';
 
@@ -284,7 +284,7 @@ export class Follower {
       this.options.log.warn({ source: identity.path }, `${identity.path}: ${problem}; reading it from the start`);
       return fresh;
     }
-    if (this.first && this.options.startAtEnd) return { offset: size, line: 1, head: identity.head };
+    if (this.first && this.options.startAtEnd) return endOf(identity);
     return fresh;
   }
 }

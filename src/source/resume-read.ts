@@ -1,5 +1,6 @@
 import { createReadStream } from 'node:fs';
 import type { Readable } from 'node:stream';
+import { countByte } from '../bytes/count-byte.js';
 import { HEAD_BYTES, type ResumePoint } from '../pipeline/extract.js';
 import { type Checkpoint, MARK_BYTES, markOf } from '../state/checkpoints.js';
 import type { FileIdentity } from './identity.js';
@@ -7,6 +8,7 @@ import { readRange } from './identity.js';
 import { gunzipPipe, readChunks } from './streams.js';
 
 const CHUNK_BYTES = 1024 * 1024;
+const LF = 0x0a;
 
 export interface ResumedRead {
   resume: ResumePoint;
@@ -45,13 +47,17 @@ export async function resumeProblem(identity: FileIdentity, checkpoint: Checkpoi
 }
 
 async function fromEnd(identity: FileIdentity): Promise<ResumedRead> {
+  const resume = await endOf(identity);
+  return { resume, chunks: content(identity, resume.offset), restartReason: null };
+}
+
+/**
+ * Where reading "from the end" starts: at the last line's start (a last line still being written is read
+ * whole once it ends), with its true line number, so that reports found later name the right line.
+ */
+export async function endOf(identity: FileIdentity): Promise<ResumePoint> {
   const lines = await countLines(identity.path, identity.size);
-  const offset = lines.lastLineStart;
-  return {
-    resume: { offset, line: lines.count + 1, head: identity.head.subarray(0, HEAD_BYTES) },
-    chunks: content(identity, offset),
-    restartReason: null,
-  };
+  return { offset: lines.lastLineStart, line: lines.count + 1, head: identity.head.subarray(0, HEAD_BYTES) };
 }
 
 async function countLines(path: string, size: number): Promise<{ count: number; lastLineStart: number }> {
@@ -61,10 +67,9 @@ async function countLines(path: string, size: number): Promise<{ count: number; 
   let lastLineStart = 0;
   for await (const chunk of createReadStream(path, { end: size - 1, highWaterMark: CHUNK_BYTES })) {
     const bytes = chunk as Buffer;
-    for (let at = bytes.indexOf(10); at !== -1; at = bytes.indexOf(10, at + 1)) {
-      count += 1;
-      lastLineStart = position + at + 1;
-    }
+    count += countByte(bytes, 0, bytes.length, LF);
+    const lastNewline = bytes.lastIndexOf(LF);
+    if (lastNewline !== -1) lastLineStart = position + lastNewline + 1;
     position += bytes.length;
   }
   return { count, lastLineStart };
