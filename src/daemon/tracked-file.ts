@@ -81,19 +81,21 @@ export class TrackedFile {
   private async checkStillSame(size: number): Promise<string | null> {
     if (this.offset === 0) return null;
     if (size < this.offset) return this.restart('truncated (copytruncate or a new writer)');
-    const start = Math.max(0, this.offset - MARK_BYTES);
-    const before = Buffer.alloc(this.offset - start);
+    if (this.mark === null) return null;
+    const start = Math.max(0, this.mark.offset - MARK_BYTES);
+    const before = Buffer.alloc(this.mark.offset - start);
     await this.handle.read(before, 0, before.length, start);
-    if (this.markAtOffset !== null && markOf(before) !== this.markAtOffset) return this.restart('rewritten in place');
+    if (markOf(before) !== this.mark.hash) return this.restart('rewritten in place');
     return null;
   }
 
-  private markAtOffset: string | null = null;
+  /** A hash of the bytes before a position already read: if they change, the file was rewritten. */
+  private mark: { offset: number; hash: string } | null = null;
 
   private restart(reason: string): string {
     this.offset = 0;
     this.extractor = new RaceExtractor(this.path, this.options);
-    this.markAtOffset = null;
+    this.mark = null;
     this.saved = null;
     return reason;
   }
@@ -123,7 +125,7 @@ export class TrackedFile {
     const start = Math.max(0, resume.offset - MARK_BYTES);
     const before = Buffer.alloc(resume.offset - start);
     if (before.length > 0) await this.handle.read(before, 0, before.length, start);
-    if (resume.offset === this.offset) this.markAtOffset = markOf(before);
+    this.mark = { offset: resume.offset, hash: markOf(before) };
     this.saved = checkpointOf(this, resume, before);
     return this.saved;
   }
