@@ -1,7 +1,6 @@
 import { statSync } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { watch, type FSWatcher } from 'chokidar';
 import picomatch from 'picomatch';
 import type { Logger } from '../log/logger.js';
 import type { ExtractEvent, ExtractOptions, ResumePoint } from '../pipeline/extract.js';
@@ -10,12 +9,13 @@ import { expandPaths } from '../source/expand.js';
 import { identify } from '../source/identity.js';
 import { endOf, resumeProblem } from '../source/resume-read.js';
 import { counts } from '../observability/metrics.js';
+import { FileEvents } from './file-events.js';
 import { fileKey, TrackedFile } from './tracked-file.js';
 
 export interface FollowerOptions {
   specs: string[];
   extract: ExtractOptions;
-  /** 'events': inotify through chokidar plus a periodic reconcile; 'poll': the periodic reconcile alone (NFS, inotify limits). */
+  /** 'events': inotify on each followed file plus the periodic checks; 'poll': the periodic checks alone (NFS, inotify limits). */
   mode: 'events' | 'poll';
   /** How often every followed file is stat'ed, whatever the events say. */
   reconcileMs: number;
@@ -38,12 +38,16 @@ export interface FollowerOptions {
 type PassKind = 'probe' | 'verify' | 'list';
 const PASS_RANK: Record<PassKind, number> = { probe: 0, verify: 1, list: 2 };
 
-/** Every this many ticks a `verify` pass, or a `list` pass when a listed directory changed. */
+/** Every this many ticks a `verify` pass. */
 const VERIFY_EVERY = 15;
 /** Every this many ticks a `list` pass whatever the directories show (coarse timestamps, lost events). */
 const LIST_EVERY = 150;
-/** chokidar's `_throttle(EV.CHANGE, path, 50)` in its index.js. */
-const CHOKIDAR_CHANGE_THROTTLE_MS = 50;
+/**
+ * Positions that moved without any report are saved at most this often (and when stopping): a busy log
+ * moves them on every write, and each save fsyncs the positions of every followed file. Losing them costs
+ * only a re-read of lines already known to hold no report.
+ */
+const QUIET_SAVE_MS = 5_000;
 
 export interface Batch {
   events: ExtractEvent[];
@@ -65,12 +69,17 @@ export class Follower {
   /** Where followed files can appear: the spec bases and every directory a listed file is in. */
   private bases: string[] = [];
   private listedDirectories = new Map<string, string>();
-  private watcher: FSWatcher | null = null;
+  /** The paths the latest listing found. */
+  private listedPaths: string[] = [];
+  private fileEvents: FileEvents | null = null;
   private timer: NodeJS.Timeout | null = null;
-  private trailingProbe: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
   private queued = false;
   private queuedKind: PassKind = 'probe';
+  /** The files a queued probe is for; null: all of them. */
+  private queuedFiles: Set<TrackedFile> | null = null;
+  private lastSaveAt = -Infinity;
+  private unsavedPositions = false;
   /** When the paths were last listed: while no listed directory changes, that listing still holds. */
   private lastListingAt = -Infinity;
   private lastPositions = '';
@@ -93,11 +102,11 @@ export class Follower {
 
   async start(): Promise<void> {
     this.bases = [...new Set(await Promise.all(this.options.specs.map(watchBase)))];
-    await this.reconcileNow('list');
-    if (this.options.mode === 'events') this.watcher = await this.startWatcher();
+    await this.reconcileNow('list', null);
+    if (this.options.mode === 'events') this.fileEvents = await this.startFileEvents();
     let ticks = 0;
     // Idle cost matters with thousands of quiet files: most ticks only probe the open files. New, renamed
-    // and deleted files are found from file events, or (polling) from a change of a listed directory.
+    // and deleted files show as a change of a listed directory, checked every tick.
     this.timer = setInterval(() => {
       ticks += 1;
       this.requestReconcile(this.kindOfTick(ticks));
@@ -105,107 +114,98 @@ export class Follower {
   }
 
   private kindOfTick(ticks: number): PassKind {
-    if (ticks % LIST_EVERY === 0) return 'list';
-    const verify = ticks % VERIFY_EVERY === 0;
-    if ((verify || this.options.mode === 'poll') && this.directoriesChanged()) return 'list';
-    return verify ? 'verify' : 'probe';
+    if (ticks % LIST_EVERY === 0 || this.directoriesChanged()) return 'list';
+    return ticks % VERIFY_EVERY === 0 ? 'verify' : 'probe';
   }
 
   /** Stops following: the pass under way finishes, open reports stay open (their position is saved). */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
-    if (this.trailingProbe) clearTimeout(this.trailingProbe);
-    await this.watcher?.close();
+    await this.fileEvents?.close();
     await this.running;
+    if (this.unsavedPositions) await this.save([]);
   }
 
-  /** A listed directory gained, lost or renamed an entry since it was listed (polling mode's cue to list again). */
+  /** A listed directory gained, lost or renamed an entry since it was listed. */
   private directoriesChanged(): boolean {
     for (const [dir, signature] of this.listedDirectories) if (directorySignature(dir) !== signature) return true;
     return false;
   }
 
-  /**
-   * chokidar drops every further 'change' of a path for 50 ms after one, and never reports them later: a
-   * report's closing line written just after its body would otherwise wait for the next tick.
-   */
-  private probeAfterThrottle(): void {
-    if (this.trailingProbe) return;
-    this.trailingProbe = setTimeout(() => {
-      this.trailingProbe = null;
-      this.requestReconcile('probe');
-    }, CHOKIDAR_CHANGE_THROTTLE_MS + 10);
-  }
-
-  private isFollowed(file: string): boolean {
-    try {
-      const info = statSync(file);
-      return this.files.has(fileKey(info));
-    } catch {
-      return false;
-    }
-  }
-
-  requestReconcile(kind: PassKind): void {
+  /** `only`: a probe of just these files (a file event named them); null or another kind: every file. */
+  requestReconcile(kind: PassKind, only: TrackedFile | null = null): void {
     if (this.stopped) return;
+    if (!this.queued) this.queuedFiles = only ? new Set([only]) : null;
+    else if (only && this.queuedFiles) this.queuedFiles.add(only);
+    else this.queuedFiles = null;
     if (PASS_RANK[kind] > PASS_RANK[this.queuedKind]) this.queuedKind = kind;
     if (this.queued) return;
     this.queued = true;
     this.running = this.running.then(async () => {
-      const queuedKind = this.queuedKind;
+      const [queuedKind, queuedFiles] = [this.queuedKind, this.queuedFiles];
       this.queued = false;
       this.queuedKind = 'probe';
-      if (!this.stopped) await this.reconcileNow(queuedKind);
+      this.queuedFiles = null;
+      if (!this.stopped) await this.reconcileNow(queuedKind, queuedKind === 'probe' ? queuedFiles : null);
     });
   }
 
-  private async startWatcher(): Promise<FSWatcher> {
-    const matchers = this.options.specs.map((spec) => picomatch(path.resolve(spec)));
-    const bases = this.bases;
-    const watcher = watch(bases, {
-      ignoreInitial: true,
-      alwaysStat: false,
-      ignored: (file, stats) => stats?.isFile() === true && !matchers.some((match) => match(path.resolve(file))) && !bases.includes(file),
+  private startFileEvents(): Promise<FileEvents> {
+    return FileEvents.start(this.listedPaths, {
+      // A write to a file already followed needs only a probe of it; a path that now names another file
+      // (a symlink retargeted, a file renamed over it) needs a listing.
+      written: (file) => {
+        const tracked = this.trackedAt(file);
+        this.requestReconcile(tracked ? 'probe' : 'list', tracked);
+      },
+      moved: () => this.requestReconcile('list'),
+      error: (error) => this.options.log.warn({ error: String(error) }, 'file watcher error; the periodic checks still run'),
     });
-    // A write to a file already followed needs only a probe; anything else (a new file, a deletion, a path
-    // that now names another file, as a symlink retargeted or a file renamed over it) needs a listing.
-    watcher.on('all', (event, file) => {
-      const followedWrite = event === 'change' && this.isFollowed(file);
-      this.requestReconcile(followedWrite ? 'probe' : 'list');
-      if (followedWrite) this.probeAfterThrottle();
-    });
-    watcher.on('error', (error) => this.options.log.warn({ error: String(error) }, 'file watcher error; the periodic reconcile still runs'));
-    await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
-    return watcher;
   }
 
-  private async reconcileNow(kind: PassKind): Promise<void> {
+  private trackedAt(file: string): TrackedFile | null {
+    try {
+      return this.files.get(fileKey(statSync(file))) ?? null;
+    } catch {
+      return null;
+    }
+  }
+
+  private async reconcileNow(kind: PassKind, only: Set<TrackedFile> | null): Promise<void> {
     const now = this.now();
     const events: ExtractEvent[] = [];
     this.retired = [];
     if (kind === 'list') await this.discover(now);
     events.push(...this.retired);
     this.changed = kind === 'list';
-    for (const tracked of [...this.files.values()]) {
-      if (kind === 'probe' && tracked.isQuiet()) continue;
+    for (const tracked of [...(only ?? this.files.values())]) {
+      if (!this.files.has(tracked.key) || (kind === 'probe' && tracked.isQuiet())) continue;
       events.push(...(await this.readOrRetire(tracked, now, kind !== 'probe')));
     }
     this.first = false;
     counts.filesFollowed = this.files.size;
-    // Nothing moved in a light pass over quiet files: no position can have changed either.
-    if (!this.changed && events.length === 0) return;
+    if (events.length > 0 || ((this.changed || this.unsavedPositions) && now - this.lastSaveAt >= QUIET_SAVE_MS)) await this.save(events);
+    else if (this.changed) this.unsavedPositions = true;
+  }
+
+  /** Hands the events and every file's position to onBatch (positions only if they moved). */
+  private async save(events: ExtractEvent[]): Promise<void> {
     const checkpoints = [...(await Promise.all([...this.files.values()].map((tracked) => tracked.checkpoint()))), ...this.unclaimed];
     const positions = checkpoints.map((c) => `${c.dev}:${c.ino}:${c.offset}:${c.path}`).join('|');
+    this.unsavedPositions = false;
     if (events.length === 0 && positions === this.lastPositions) return;
     await this.onBatch({ events, checkpoints });
     this.lastPositions = positions;
+    this.lastSaveAt = this.now();
   }
 
   private async discover(now: number): Promise<void> {
     // Signatures taken before listing: a change during the listing shows at the next check.
     const before = new Map([...this.listedDirectories.keys()].map((dir) => [dir, directorySignature(dir)]));
     const { files } = await expandPaths(this.options.specs);
+    this.listedPaths = files.map((file) => file.path);
+    this.fileEvents?.follow(this.listedPaths);
     const directories = new Set([...this.bases, ...files.map((file) => path.dirname(path.resolve(file.path)))]);
     this.listedDirectories = new Map([...directories].map((dir) => [dir, before.get(dir) ?? directorySignature(dir)]));
     this.pathsBefore = new Map([...this.files.values()].map((file) => [file.path, file]));
