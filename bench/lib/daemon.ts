@@ -1,5 +1,5 @@
-// The daemon measures: report-to-GitLab latency against the GitLab stand-in, and idle CPU while following
-// many quiet files.
+// The daemon measures: report-to-GitLab latency against the GitLab stand-in, and CPU while following many
+// quiet files (idle), or the same with one of them written to steadily (busy).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, writeFileSync, writeSync } from 'node:fs';
 import path from 'node:path';
@@ -197,6 +197,8 @@ export async function benchLatency(opts: {
 
 export interface IdleResult {
   mode: 'events' | 'poll';
+  /** Lines per second appended to one of the files meanwhile (0: idle). */
+  busyLinesPerSecond: number;
   files: number;
   followed: number | null;
   cpuSeconds: number;
@@ -207,6 +209,8 @@ export interface IdleResult {
   othersPercent: number;
 }
 
+const quietFileName = (i: number) => `quiet-${String(i).padStart(4, '0')}.log`;
+
 export function writeQuietFiles(dir: string, count: number): void {
   mkdirSync(dir, { recursive: true });
   for (let i = 0; i < count; i += 1) {
@@ -214,7 +218,7 @@ export function writeQuietFiles(dir: string, count: number): void {
     for (let j = 0; j < 20; j += 1) {
       lines.push(`2026/11/23 06:${String(j).padStart(2, '0')}:00.000${String(i % 1000).padStart(3, '0')} request served path=/api/v1/items/${i * 20 + j} status=200 bytes=5120 duration=3.2ms`);
     }
-    writeFileSync(path.join(dir, `quiet-${String(i).padStart(4, '0')}.log`), `${lines.join('\n')}\n`);
+    writeFileSync(path.join(dir, quietFileName(i)), `${lines.join('\n')}\n`);
   }
 }
 
@@ -227,8 +231,11 @@ export async function benchIdle(opts: {
   standin: GitlabStandin;
   warmupMs: number;
   idleMs: number;
+  /** Append this many ordinary lines per second to the first file throughout (0: keep all quiet). */
+  busyLinesPerSecond?: number;
   progress: (text: string) => void;
 }): Promise<IdleResult> {
+  const busy = opts.busyLinesPerSecond ?? 0;
   const env: Record<string, string> = {
     GITLAB_URL: opts.standin.url,
     GITLAB_TOKEN: opts.standin.token,
@@ -238,9 +245,12 @@ export async function benchIdle(opts: {
     RACEWATCH_COMMENT_WINDOW: '0',
   };
   if (opts.mode === 'poll') env.RACEWATCH_WATCH = 'poll';
-  const what = `idle (${opts.mode})`;
+  const what = `${busy > 0 ? 'busy' : 'idle'} (${opts.mode})`;
   const daemon = startDaemon(opts.cli, env, what);
   let ok = false;
+  const writer = busy > 0 ? openSync(path.join(opts.dir, quietFileName(0)), 'a') : null;
+  let written = 0;
+  const writing = writer === null ? null : setInterval(() => writeSync(writer, `2026/11/23 07:00:00.000000 request served path=/api/v1/busy/${(written += 1)} status=200\n`), 1000 / busy);
   try {
     await waitFollowing(daemon, what);
     const line = daemon.output().split('\n').find((l) => l.includes('racewatch daemon following')) ?? '';
@@ -262,8 +272,10 @@ export async function benchIdle(opts: {
     assertAlive(daemon, what);
     const cpu = cpu1 - cpu0;
     ok = true;
-    return { mode: opts.mode, files: opts.files, followed: followed === undefined ? null : Number(followed), cpuSeconds: cpu, wallSeconds, percent: (100 * cpu) / wallSeconds, othersPercent: (100 * others) / wallSeconds };
+    return { mode: opts.mode, busyLinesPerSecond: busy, files: opts.files, followed: followed === undefined ? null : Number(followed), cpuSeconds: cpu, wallSeconds, percent: (100 * cpu) / wallSeconds, othersPercent: (100 * others) / wallSeconds };
   } finally {
+    if (writing) clearInterval(writing);
+    if (writer !== null) closeSync(writer);
     await stopAfter(daemon, ok);
   }
 }
