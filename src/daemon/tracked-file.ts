@@ -1,12 +1,14 @@
 import { fstatSync, readSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
+import { allocateCountableBuffer } from '../bytes/count-byte.js';
 import { RaceExtractor, type ExtractEvent, type ExtractOptions, type ResumePoint } from '../pipeline/extract.js';
 import { countBytesRead } from '../observability/metrics.js';
 import { type Checkpoint, checkpointOf, MARK_BYTES, markOf } from '../state/checkpoints.js';
 
 const CHUNK_BYTES = 1024 * 1024;
 // One read buffer for every followed file: reads are sequential, and the extractor copies what it keeps.
-const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
+// A countable one, so that the lines between reports are counted in place rather than copied first.
+const buffer = allocateCountableBuffer(CHUNK_BYTES);
 const probe = Buffer.alloc(1);
 
 /** A file's identity while it exists: device and inode. */
@@ -81,21 +83,18 @@ export class TrackedFile {
   private async checkStillSame(size: number): Promise<string | null> {
     if (this.offset === 0) return null;
     if (size < this.offset) return this.restart('truncated (copytruncate or a new writer)');
-    if (this.mark === null) return null;
-    const start = Math.max(0, this.mark.offset - MARK_BYTES);
-    const before = Buffer.alloc(this.mark.offset - start);
+    // The last checkpoint hashed the bytes before its offset: if they changed, the file was rewritten.
+    if (this.saved === null) return null;
+    const start = Math.max(0, this.saved.offset - MARK_BYTES);
+    const before = Buffer.alloc(this.saved.offset - start);
     await this.handle.read(before, 0, before.length, start);
-    if (markOf(before) !== this.mark.hash) return this.restart('rewritten in place');
+    if (markOf(before) !== this.saved.mark) return this.restart('rewritten in place');
     return null;
   }
-
-  /** A hash of the bytes before a position already read: if they change, the file was rewritten. */
-  private mark: { offset: number; hash: string } | null = null;
 
   private restart(reason: string): string {
     this.offset = 0;
     this.extractor = new RaceExtractor(this.path, this.options);
-    this.mark = null;
     this.saved = null;
     return reason;
   }
@@ -125,7 +124,6 @@ export class TrackedFile {
     const start = Math.max(0, resume.offset - MARK_BYTES);
     const before = Buffer.alloc(resume.offset - start);
     if (before.length > 0) await this.handle.read(before, 0, before.length, start);
-    this.mark = { offset: resume.offset, hash: markOf(before) };
     this.saved = checkpointOf(this, resume, before);
     return this.saved;
   }
