@@ -1,4 +1,5 @@
 import type { Readable, Writable } from 'node:stream';
+import { warnIfPlainHttp } from '../config/gitlab.js';
 import { defaultStateDir, type Settings } from '../config/settings.js';
 import type { Logger } from '../log/logger.js';
 import type { ExtractEvent, ExtractOptions } from '../pipeline/extract.js';
@@ -7,7 +8,7 @@ import { fanOut } from '../sink/fan-out.js';
 import type { GitlabConnection } from '../sink/gitlab/client.js';
 import type { GitlabSink } from '../sink/gitlab/gitlab-sink.js';
 import { createNdjsonSink } from '../sink/ndjson.js';
-import type { RaceSink } from '../sink/sink.js';
+import type { DurableSink, RaceSink } from '../sink/sink.js';
 import { counts } from '../observability/metrics.js';
 import { stateFileFor } from '../state/sink-state.js';
 
@@ -20,7 +21,7 @@ export interface CommandIo {
 }
 
 export interface Sinks {
-  sink: RaceSink;
+  sink: DurableSink;
   gitlab: GitlabSink | null;
 }
 
@@ -82,6 +83,7 @@ async function openGitlabSink(
     import('../sink/gitlab/gitlab-sink.js'),
     import('../sink/gitlab/tracker.js'),
   ]);
+  warnIfPlainHttp(connection, log);
   const client = createGitlabClient(connection, log);
   return createGitlabSink({
     tracker: new IssueTracker(client, settings.labels),

@@ -4,6 +4,7 @@ import path from 'node:path';
 import * as z from 'zod/mini';
 import '../validation/english-messages.js';
 import { parseDuration } from './duration.js';
+import { gitlabUrlProblem, showGitlabUrl } from './gitlab-url.js';
 
 /**
  * Every setting racewatch reads, with where it comes from. Precedence: command-line option, then
@@ -41,6 +42,7 @@ export interface Settings {
   gitlabRetries: number;
   gitlabBackoff: number;
   gitlabMaxRetryAfter: number;
+  gitlabSettle: number;
 }
 
 export class ConfigError extends Error {
@@ -77,6 +79,15 @@ const duration = z.pipe(
   }),
 );
 const text = z.string().check(z.trim(), z.minLength(1, 'must not be empty'));
+const gitlabUrl = z.pipe(
+  z.string('must be a URL such as https://gitlab.example.com').check(z.trim()),
+  z.transform((url, ctx) => {
+    const problem = gitlabUrlProblem(url);
+    if (problem === null) return url;
+    ctx.issues.push({ code: 'custom', message: problem, input: url });
+    return z.NEVER;
+  }),
+);
 const integer = (min: number) => z.coerce.number().check(z.int('must be a whole number'), z.minimum(min, `must be at least ${min}`));
 
 const SETTINGS = {
@@ -105,7 +116,8 @@ const SETTINGS = {
     ),
     fallback: '127.0.0.1',
   },
-  gitlabUrl: { env: 'GITLAB_URL', schema: z.url('must be a URL such as https://gitlab.example.com'), fallback: undefined },
+  // Shown masked in errors: a URL may carry a user name and password (which racewatch refuses).
+  gitlabUrl: { env: 'GITLAB_URL', schema: gitlabUrl, fallback: undefined, show: showGitlabUrl },
   gitlabToken: { env: 'GITLAB_TOKEN', schema: text, fallback: undefined, secret: true },
   gitlabTokenFile: { env: 'GITLAB_TOKEN_FILE', schema: text, fallback: undefined },
   gitlabProject: { env: 'GITLAB_PROJECT', schema: text, fallback: undefined },
@@ -120,6 +132,7 @@ const SETTINGS = {
   gitlabBackoff: { env: 'RACEWATCH_GITLAB_BACKOFF', schema: duration, fallback: 1000 },
   gitlabRetries: { env: 'RACEWATCH_GITLAB_RETRIES', schema: integer(0).check(z.maximum(20, 'must be at most 20')), fallback: 5 },
   gitlabMaxRetryAfter: { env: 'RACEWATCH_GITLAB_MAX_RETRY_AFTER', schema: duration, fallback: 300_000 },
+  gitlabSettle: { env: 'RACEWATCH_GITLAB_SETTLE', schema: duration, fallback: 120_000 },
 } as const;
 
 type SettingName = keyof typeof SETTINGS;
@@ -145,7 +158,8 @@ export function loadSettings(
     const parsed = (setting.schema as z.ZodMiniType).safeParse(raw);
     if (!parsed.success) {
       const reason = parsed.error.issues.map((issue) => issue.message).join('; ');
-      const got = 'secret' in setting ? '' : ` (got ${JSON.stringify(raw)})`;
+      const shown = 'show' in setting ? setting.show(typeof raw === 'string' ? raw : String(JSON.stringify(raw))) : raw;
+      const got = 'secret' in setting ? '' : ` (got ${JSON.stringify(shown)})`;
       throw new ConfigError(`${origin}: ${reason}${got}`);
     }
     settings[name] = parsed.data;

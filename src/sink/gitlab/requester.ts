@@ -1,5 +1,6 @@
 import { createRequesterFn } from '@gitbeaker/requester-utils';
-import { GitlabHttpError, GitlabUnreachableError } from './errors.js';
+import { GitlabConfigurationError, GitlabHttpError, GitlabUnreachableError } from './errors.js';
+import { redactSecrets, secretsInHeaders } from './redact.js';
 
 /**
  * One HTTP attempt per call, with the status and Retry-After kept on the error. gitbeaker's own requester
@@ -23,20 +24,39 @@ interface ParsedResponse {
   status: number;
 }
 
-async function singleAttempt(endpoint: string, options: RequestOptions = {}): Promise<ParsedResponse> {
-  const { prefixUrl, searchParams, method = 'GET', body, headers, signal } = options;
+async function singleAttempt(endpoint: string, options: RequestOptions, stop: AbortSignal): Promise<ParsedResponse> {
+  const { prefixUrl, searchParams, method = 'GET', body, headers } = options;
+  const signal = options.signal ? AbortSignal.any([options.signal, stop]) : stop;
   const base = prefixUrl?.endsWith('/') ? prefixUrl : `${prefixUrl ?? ''}/`;
-  const url = new URL(endpoint, base);
+  // Every text this layer puts in an error goes through here: fetch's errors quote header values and URLs.
+  const secrets = secretsInHeaders(headers);
+  const redact = (text: string) => redactSecrets(text, secrets);
+  let url: URL;
+  try {
+    url = new URL(endpoint, base);
+  } catch {
+    // Only a GITLAB_URL that the settings should have refused gets here; the URL itself is not repeated.
+    throw new GitlabConfigurationError(`GITLAB_URL cannot be used to reach GitLab (no valid URL for ${redact(endpoint)}): use https://your.gitlab.host`);
+  }
   url.search = searchParams ?? '';
   let response: Response;
   try {
     response = await fetch(url, { method, body, headers, signal });
   } catch (error) {
-    throw new GitlabUnreachableError(method, url.pathname, describeFetchFailure(error));
+    throw new GitlabUnreachableError(method, redact(url.pathname), redact(describeFetchFailure(error)), wasSent(error));
   }
   if (response.ok) return parse(response);
-  const detail = withoutSecret(await errorDetail(response), headers?.['private-token'] ?? headers?.authorization);
-  throw new GitlabHttpError(response.status, method, url.pathname, detail, retryAfterSeconds(response));
+  // A proxy or a broken server may echo the request's token in its error: it must not reach a log.
+  const detail = redact(await errorDetail(response));
+  throw new GitlabHttpError(response.status, method, redact(url.pathname), detail, retryAfterSeconds(response));
+}
+
+// Failures that happen before a byte of the request left: GitLab cannot have acted on it.
+const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+
+function wasSent(error: unknown): boolean {
+  const code = (error as { cause?: { code?: string } }).cause?.code;
+  return code === undefined || !NOT_SENT_CODES.has(code);
 }
 
 function describeFetchFailure(error: unknown): string {
@@ -64,12 +84,6 @@ async function errorDetail(response: Response): Promise<string> {
   }
 }
 
-/** A proxy or a broken server may echo the request's token in its error: it must not reach a log. */
-function withoutSecret(detail: string, secret: string | undefined): string {
-  const token = secret?.replace(/^Bearer /, '');
-  return token ? detail.split(token).join('[REDACTED]') : detail;
-}
-
 function retryAfterSeconds(response: Response): number | null {
   const header = response.headers.get('retry-after');
   if (!header) return null;
@@ -79,7 +93,10 @@ function retryAfterSeconds(response: Response): number | null {
   return Number.isNaN(date) ? null : Math.max(0, (date - Date.now()) / 1000);
 }
 
-export const singleAttemptRequester = createRequesterFn(
-  (_serviceOptions: unknown, requestOptions: unknown) => Promise.resolve(requestOptions as Record<string, unknown>),
-  singleAttempt as never,
-);
+/** The requester of one client: `stop` abandons every request of that client at once. */
+export function singleAttemptRequester(stop: AbortSignal): ReturnType<typeof createRequesterFn> {
+  return createRequesterFn(
+    (_serviceOptions: unknown, requestOptions: unknown) => Promise.resolve(requestOptions as Record<string, unknown>),
+    ((endpoint: string, options: RequestOptions = {}) => singleAttempt(endpoint, options, stop)) as never,
+  );
+}
