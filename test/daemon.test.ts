@@ -46,6 +46,8 @@ function envFor(watch: 'events' | 'poll', extra: Record<string, string> = {}): R
     RACEWATCH_DRAIN_TIME: '1s',
     RACEWATCH_COMMENT_WINDOW: '0',
     RACEWATCH_GITLAB_BACKOFF: '10ms',
+    // The stand-in carries out a write at once or never: a short settle time is enough to find it.
+    RACEWATCH_GITLAB_SETTLE: '1s',
     ...extra,
   };
 }

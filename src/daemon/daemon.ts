@@ -47,7 +47,7 @@ export async function startFollowing(settings: Settings, io: CommandIo, log: Log
       for (const event of events) await handle(event);
       if (!persist) return;
       // The sightings are durable before the positions move past them.
-      await gitlab?.persist();
+      await sink.persist();
       await saveCheckpoints(positions, checkpoints);
       if (events.some((event) => event.type === 'race')) delivery?.request();
     },

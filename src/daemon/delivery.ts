@@ -28,7 +28,7 @@ export class DeliveryLoop {
     }
     this.running = this.run().finally(() => {
       this.running = null;
-      if (this.again) {
+      if (this.again && !this.stopped) {
         this.again = false;
         this.request();
       }
@@ -52,13 +52,18 @@ export class DeliveryLoop {
     }
   }
 
-  /** Waits for the delivery under way (at most `timeoutMs`), then stops retrying. */
+  /**
+   * Starts no further delivery, gives the one under way `timeoutMs` to finish, then abandons its GitLab
+   * requests (their write-ahead records let the next run resolve them) and waits for it to wind down.
+   */
   async stop(timeoutMs: number): Promise<void> {
     this.stopped = true;
     if (this.retryTimer) clearTimeout(this.retryTimer);
-    if (!this.running) return;
+    if (!this.running) return this.sink.abandonRequests();
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([this.running, new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)))]);
     clearTimeout(timer);
+    this.sink.abandonRequests();
+    await this.running;
   }
 }

@@ -1,9 +1,9 @@
-import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import '../validation/english-messages.js';
-import { writeFileAtomic } from './atomic-file.js';
 import { readStateFile } from './json-file.js';
+
+export { lockState, StateLockedError } from './lock.js';
 
 /**
  * What the GitLab sink must remember between runs: which issue each fingerprint has, sightings GitLab has
@@ -32,7 +32,27 @@ const issueSchema = z.object({
 });
 export type IssueLink = z.infer<typeof issueSchema>;
 
-export const STATE_SCHEMA_VERSION = 1;
+export const STATE_SCHEMA_VERSION = 2;
+
+/**
+ * A GitLab write under way, saved before its request is sent: after a crash, a timeout or a lost answer the
+ * next attempt looks for its delivery id in GitLab before it sends anything again.
+ */
+const inflightSchema = z.object({
+  deliveryId: z.string(),
+  kind: z.enum(['create', 'note']),
+  fingerprint: z.string(),
+  /** The issue a note goes to; null for a create. */
+  iid: z.nullable(z.number()),
+  ids: z.array(z.string()),
+  /** When the request was last sent: GitLab may still carry it out until this plus the settle time. */
+  sentAt: z.string(),
+});
+export type InflightWrite = z.infer<typeof inflightSchema>;
+
+/** An issue this box created that may turn out to be a concurrent duplicate of another box's. */
+const settlingSchema = z.object({ fingerprint: z.string(), iid: z.number() });
+export type SettlingIssue = z.infer<typeof settlingSchema>;
 
 const stateSchema = z.object({
   schema: z.literal(STATE_SCHEMA_VERSION),
@@ -41,23 +61,40 @@ const stateSchema = z.object({
   pending: z.array(sightingSchema),
   /** occurrence id → when GitLab acknowledged it. */
   delivered: z.record(z.string(), z.string()),
-  /** The GitLab write under way (added after schema 1 shipped: files without it read as none). */
-  inflight: z._default(
-    z.nullable(z.object({ fingerprint: z.string(), iid: z.nullable(z.number()), ids: z.array(z.string()) })),
-    null,
-  ),
+  inflight: z.nullable(inflightSchema),
+  settling: z.array(settlingSchema),
 });
 export type SinkState = z.infer<typeof stateSchema>;
 
-export class StateLockedError extends Error {
-  constructor(file: string, pid: number) {
-    super(`another racewatch (pid ${pid}) is using ${file}; run one racewatch per state directory`);
-    this.name = 'StateLockedError';
-  }
-}
+/** Schema 1 had no delivery ids: its write under way is looked for by its occurrence ids instead. */
+const schemaOneInflight = z.nullable(z.object({ fingerprint: z.string(), iid: z.nullable(z.number()), ids: z.array(z.string()) }));
+export const LEGACY_DELIVERY_ID = '';
+
+const anySchema = z.union([
+  stateSchema,
+  z.pipe(
+    z.object({
+      schema: z.literal(1),
+      project: z.string(),
+      issues: z.record(z.string(), issueSchema),
+      pending: z.array(sightingSchema),
+      delivered: z.record(z.string(), z.string()),
+      inflight: z._default(schemaOneInflight, null),
+    }),
+    z.transform((old): SinkState => ({
+      ...old,
+      schema: STATE_SCHEMA_VERSION,
+      inflight:
+        old.inflight && old.inflight.iid !== null
+          ? { ...old.inflight, deliveryId: LEGACY_DELIVERY_ID, kind: 'note', sentAt: new Date(0).toISOString() }
+          : null,
+      settling: [],
+    })),
+  ),
+]);
 
 export function emptyState(project: string): SinkState {
-  return { schema: STATE_SCHEMA_VERSION, project, issues: {}, pending: [], delivered: {}, inflight: null };
+  return { schema: STATE_SCHEMA_VERSION, project, issues: {}, pending: [], delivered: {}, inflight: null, settling: [] };
 }
 
 export function stateFileFor(stateDir: string, project: string): string {
@@ -65,47 +102,9 @@ export function stateFileFor(stateDir: string, project: string): string {
 }
 
 export async function loadState(file: string, project: string): Promise<SinkState> {
-  return readStateFile(file, stateSchema, STATE_SCHEMA_VERSION, () => emptyState(project));
+  return readStateFile(file, anySchema, STATE_SCHEMA_VERSION, () => emptyState(project));
 }
 
-export async function saveState(file: string, state: SinkState): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify(state)}\n`);
-}
-
-// Locks this process holds: a lock file with our own pid is ours only if it is in here (pids get reused).
-const heldLocks = new Set<string>();
-
-/** One writer per state file: a lock file holding the owner's pid; a lock left by a dead process is taken over. */
-export async function lockState(file: string): Promise<() => Promise<void>> {
-  await mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
-  const lock = `${file}.lock`;
-  if (heldLocks.has(lock)) throw new StateLockedError(file, process.pid);
-  for (let attempt = 0; attempt < 2; attempt += 1) {
-    try {
-      const handle = await open(lock, 'wx', 0o600);
-      await handle.writeFile(String(process.pid));
-      await handle.close();
-      heldLocks.add(lock);
-      return async () => {
-        heldLocks.delete(lock);
-        await rm(lock, { force: true });
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const owner = Number((await readFile(lock, 'utf8').catch(() => '')).trim());
-      if (owner > 0 && owner !== process.pid && isAlive(owner)) throw new StateLockedError(file, owner);
-      // A dead owner's lock, or our own pid left by an earlier process that had it.
-      await rm(lock, { force: true });
-    }
-  }
-  throw new StateLockedError(file, Number.NaN);
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
+export function serializeState(state: SinkState): string {
+  return `${JSON.stringify(state)}\n`;
 }

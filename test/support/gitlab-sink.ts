@@ -32,7 +32,7 @@ export function sinkHarness(standin: GitlabStandin, project = 'soak/svc'): SinkH
 
   const open = async (overrides: Partial<GitlabSinkOptions> = {}, connection: Partial<GitlabConnection> = {}) => {
     const client = createGitlabClient(
-      { url: standin.url, token: standin.token, project, timeoutMs: 5000, retries: 3, backoffMs: 1, maxRetryAfterMs: 60_000, ...connection },
+      { url: standin.url, token: standin.token, project, timeoutMs: 5000, retries: 3, backoffMs: 1, maxRetryAfterMs: 60_000, settleMs: 0, ...connection },
       log,
       sleep,
     );

@@ -4,6 +4,7 @@ import type { Logger } from '../../log/logger.js';
 import {
   GitlabConfigurationError,
   GitlabHttpError,
+  GitlabStoppedError,
   GitlabUnavailableError,
   isRetryable,
 } from './errors.js';
@@ -22,27 +23,65 @@ export interface GitlabConnection {
   backoffMs: number;
   /** The longest Retry-After racewatch will honour before giving up on this run. */
   maxRetryAfterMs: number;
+  /** How long a write that got no answer may still take effect in GitLab: it is looked for this long before it is sent again. */
+  settleMs: number;
 }
 
-export type Sleep = (ms: number) => Promise<void>;
-export const realSleep: Sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+export const realSleep: Sleep = (ms, signal) =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new GitlabStoppedError());
+    const timer = setTimeout(done, ms);
+    function done(): void {
+      signal?.removeEventListener('abort', stopped);
+      resolve();
+    }
+    function stopped(): void {
+      clearTimeout(timer);
+      reject(new GitlabStoppedError());
+    }
+    signal?.addEventListener('abort', stopped, { once: true });
+  });
 
 export type GitlabApi = InstanceType<typeof Gitlab<false>>;
 
 export interface GitlabClient {
   api: GitlabApi;
   project: string;
-  /** Runs one GitLab call under racewatch's retry policy. */
+  connection: GitlabConnection;
+  /** Runs one GitLab read under racewatch's retry policy. */
   call<T>(what: string, request: (api: GitlabApi) => Promise<T>): Promise<T>;
+  /** One attempt, never retried: writes decide themselves whether sending again is safe. */
+  attempt<T>(what: string, request: (api: GitlabApi) => Promise<T>): Promise<T>;
+  /** The pause before retry number `retry` (0-based): Retry-After when GitLab gave one, else backoff. */
+  pauseBeforeRetry(error: unknown, retry: number): Promise<void>;
+  pause(ms: number): Promise<void>;
+  /** After this no request starts, requests under way are abandoned, and pauses end at once. */
+  stop(): void;
+  readonly stopped: boolean;
 }
 
 export function createGitlabClient(connection: GitlabConnection, log: Logger, sleep: Sleep = realSleep): GitlabClient {
+  const stopping = new AbortController();
   const api = new Gitlab({
     host: connection.url.replace(/\/+$/, ''),
     token: connection.token,
     queryTimeout: connection.timeoutMs,
-    requesterFn: singleAttemptRequester,
+    requesterFn: singleAttemptRequester(stopping.signal),
   } as ConstructorParameters<typeof Gitlab>[0]) as GitlabApi;
+
+  async function attempt<T>(what: string, request: (api: GitlabApi) => Promise<T>): Promise<T> {
+    if (stopping.signal.aborted) throw new GitlabStoppedError();
+    try {
+      return await request(api);
+    } catch (error) {
+      if (stopping.signal.aborted) throw new GitlabStoppedError();
+      countGitlabError(statusOf(error));
+      const classified = classify(error, connection);
+      if (isRetryable(classified)) log.warn({ what, status: statusOf(error) }, `GitLab ${what} failed (${(classified as Error).message})`);
+      throw classified;
+    }
+  }
 
   async function call<T>(what: string, request: (api: GitlabApi) => Promise<T>): Promise<T> {
     let attempts = 0;
@@ -51,9 +90,9 @@ export function createGitlabClient(connection: GitlabConnection, log: Logger, sl
         async () => {
           attempts += 1;
           try {
-            return await request(api);
+            return await attempt(what, request);
           } catch (error) {
-            throw classify(error, connection);
+            throw isRetryable(error) ? error : new AbortError(error as Error);
           }
         },
         {
@@ -62,33 +101,50 @@ export function createGitlabClient(connection: GitlabConnection, log: Logger, sl
           factor: 2,
           randomize: true,
           maxTimeout: 60_000,
+          signal: stopping.signal,
           shouldRetry: ({ error }) => isRetryable(error),
           onFailedAttempt: async ({ error, retriesLeft }) => {
-            countGitlabError(statusOf(error));
-            if (!isRetryable(error) || retriesLeft === 0) return;
-            log.warn({ what, status: statusOf(error), retriesLeft }, `GitLab ${what} failed (${error.message}); retrying`);
-            await honourRetryAfter(error, connection, sleep, log);
+            if (isRetryable(error) && retriesLeft > 0) await honourRetryAfter(error);
           },
         },
       );
     } catch (error) {
-      if (error instanceof GitlabConfigurationError) throw error;
+      if (stopping.signal.aborted) throw new GitlabStoppedError();
       if (isRetryable(error)) throw new GitlabUnavailableError(attempts, error as Error);
       throw error;
     }
   }
 
-  return { api, project: connection.project, call };
-}
-
-async function honourRetryAfter(error: Error, connection: GitlabConnection, sleep: Sleep, log: Logger): Promise<void> {
-  if (!(error instanceof GitlabHttpError) || error.retryAfterSeconds === null) return;
-  const waitMs = error.retryAfterSeconds * 1000;
-  if (waitMs > connection.maxRetryAfterMs) {
-    throw new GitlabUnavailableError(1, new Error(`${error.message}; Retry-After ${error.retryAfterSeconds}s is longer than racewatch waits`));
+  async function honourRetryAfter(error: Error): Promise<boolean> {
+    if (!(error instanceof GitlabHttpError) || error.retryAfterSeconds === null) return false;
+    const waitMs = error.retryAfterSeconds * 1000;
+    if (waitMs > connection.maxRetryAfterMs) {
+      throw new GitlabUnavailableError(1, new Error(`${error.message}; Retry-After ${error.retryAfterSeconds}s is longer than racewatch waits`));
+    }
+    log.info({ waitMs }, 'GitLab asked to retry later; waiting as Retry-After says');
+    await sleep(waitMs, stopping.signal);
+    return true;
   }
-  log.info({ waitMs }, 'GitLab asked to retry later; waiting as Retry-After says');
-  await sleep(waitMs);
+
+  async function pauseBeforeRetry(error: unknown, retry: number): Promise<void> {
+    if (await honourRetryAfter(error as Error)) return;
+    const backoff = Math.min(60_000, connection.backoffMs * 2 ** retry);
+    await sleep(backoff * (1 + Math.random()), stopping.signal);
+  }
+
+  return {
+    api,
+    project: connection.project,
+    connection,
+    call,
+    attempt,
+    pauseBeforeRetry,
+    pause: (ms) => sleep(ms, stopping.signal),
+    stop: () => stopping.abort(),
+    get stopped() {
+      return stopping.signal.aborted;
+    },
+  };
 }
 
 function statusOf(error: unknown): number | undefined {
@@ -100,15 +156,13 @@ function classify(error: unknown, connection: GitlabConnection): unknown {
   if (!(error instanceof GitlabHttpError)) return error;
   const said = error.detail ? ` (GitLab said: ${error.detail})` : '';
   if (error.status === 401) {
-    return new AbortError(new GitlabConfigurationError(`GitLab rejected the token (401)${said}: check GITLAB_TOKEN or GITLAB_TOKEN_FILE`));
+    return new GitlabConfigurationError(`GitLab rejected the token (401)${said}: check GITLAB_TOKEN or GITLAB_TOKEN_FILE`);
   }
   if (error.status === 403) {
-    return new AbortError(
-      new GitlabConfigurationError(`the token may not do this in project ${connection.project} (403)${said}: it needs the api scope and Reporter access or more`),
-    );
+    return new GitlabConfigurationError(`the token may not do this in project ${connection.project} (403)${said}: it needs the api scope and Reporter access or more`);
   }
   if (error.status === 404 && /project/i.test(error.detail)) {
-    return new AbortError(new GitlabConfigurationError(`GitLab has no project ${connection.project} visible to this token (404)${said}: check GITLAB_PROJECT`));
+    return new GitlabConfigurationError(`GitLab has no project ${connection.project} visible to this token (404)${said}: check GITLAB_PROJECT`);
   }
-  return error.retryable ? error : new AbortError(error);
+  return error;
 }

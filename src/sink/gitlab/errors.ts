@@ -24,6 +24,8 @@ export class GitlabUnreachableError extends Error {
     readonly method: string,
     readonly endpoint: string,
     reason: string,
+    /** False when the request provably never reached GitLab (connection refused, no such host). */
+    readonly sent = true,
   ) {
     super(`GitLab did not answer ${method} ${endpoint}: ${reason}`);
     this.name = 'GitlabUnreachableError';
@@ -47,6 +49,23 @@ export class GitlabUnavailableError extends Error {
     super(`GitLab unavailable after ${attempts} attempt(s): ${lastError.message}`);
     this.name = 'GitlabUnavailableError';
   }
+}
+
+/** racewatch is stopping: the request was not started, or was abandoned. */
+export class GitlabStoppedError extends Error {
+  constructor() {
+    super('racewatch is stopping; GitLab requests were abandoned');
+    this.name = 'GitlabStoppedError';
+  }
+}
+
+/**
+ * A failed write that GitLab may still have carried out: no answer after sending, or a 5xx (a proxy's 502
+ * or 504 can come after the application committed). 429 and refused connections mean it was not done.
+ */
+export function mayHaveTakenEffect(error: unknown): boolean {
+  if (error instanceof GitlabUnreachableError) return error.sent;
+  return error instanceof GitlabHttpError && error.status >= 500;
 }
 
 export function isRetryable(error: unknown): boolean {

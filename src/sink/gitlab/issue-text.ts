@@ -1,11 +1,11 @@
 import type { Sighting } from '../../state/sink-state.js';
 import { clip, codeBlock, inlineCode } from './markdown.js';
-import { markerBlock, occurrencesMarker } from './marker.js';
+import { deliveryMarker, markerBlock, occurrencesMarker, withSightingsMovedTo } from './marker.js';
 
 const REPORT_CHARS = 60_000;
 const LIST_SHOWN = 10;
 
-export function issueDescription(sightings: Sighting[], previousIssue: number | null): string {
+export function issueDescription(sightings: Sighting[], previousIssue: number | null, deliveryId: string): string {
   const first = sightings[0]!;
   const lines = [
     ...(previousIssue === null ? [] : [`This race was seen again after #${previousIssue} was closed.`, '']),
@@ -18,14 +18,20 @@ export function issueDescription(sightings: Sighting[], previousIssue: number | 
     '',
     codeBlock(clip(first.text, REPORT_CHARS)),
     '',
-    markerBlock(first.fingerprint, first.sides, sightings.map((s) => s.id)),
+    markerBlock({
+      fingerprint: first.fingerprint,
+      sides: first.sides,
+      occurrenceIds: sightings.map((s) => s.id),
+      deliveryId,
+      supersedes: previousIssue,
+    }),
   ];
   return lines.join('\n');
 }
 
-export type CommentReason = 'seen-again' | 'came-back' | 'duplicate-filed';
+export type CommentReason = 'seen-again' | 'came-back';
 
-export function sightingsComment(sightings: Sighting[], reason: CommentReason): string {
+export function sightingsComment(sightings: Sighting[], reason: CommentReason, deliveryId: string): string {
   const latest = sightings[sightings.length - 1]!;
   const times = sightings.map((s) => s.seenAt).sort();
   const hosts = distinct(sightings.map((s) => s.host));
@@ -33,7 +39,6 @@ export function sightingsComment(sightings: Sighting[], reason: CommentReason): 
   const lead = {
     'seen-again': 'Seen again',
     'came-back': 'This race came back after the issue was closed',
-    'duplicate-filed': 'Seen on another box at the same time (its issue was closed as a duplicate of this one)',
   }[reason];
   return [
     `${lead}: **${sightings.length}** time(s) between ${times[0]} and ${times[times.length - 1]}.`,
@@ -47,12 +52,26 @@ export function sightingsComment(sightings: Sighting[], reason: CommentReason): 
     '',
     '</details>',
     '',
+    deliveryMarker(deliveryId),
     occurrencesMarker(sightings.map((s) => s.id)),
   ].join('\n');
 }
 
-export function duplicateComment(canonicalIid: number): string {
-  return `Duplicate of #${canonicalIid}: racewatch on another box filed the same race first. Closing this one; sightings go to #${canonicalIid}.`;
+/** The note that carries a duplicate issue's sightings over to the canonical one. */
+export function movedSightingsComment(duplicateIid: number, occurrenceIds: string[], deliveryId: string): string {
+  return [
+    `Seen on another box at the same moment, which filed #${duplicateIid}: **${occurrenceIds.length}** sighting(s), now counted here. ` +
+      `#${duplicateIid} is closed as a duplicate of this issue; its report is there.`,
+    '',
+    deliveryMarker(deliveryId),
+    occurrencesMarker(occurrenceIds),
+  ].join('\n');
+}
+
+/** A duplicate's description once its sightings moved: a visible pointer first, the markers updated. */
+export function movedDescription(description: string, canonicalIid: number): string {
+  const notice = `**Duplicate of #${canonicalIid}**: racewatch on another box filed the same race at the same moment. Its sightings are counted on #${canonicalIid}.`;
+  return `${notice}\n\n${withSightingsMovedTo(description, canonicalIid)}`;
 }
 
 function distinct(values: string[]): string[] {

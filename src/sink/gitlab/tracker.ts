@@ -26,6 +26,7 @@ interface IssueEntity {
 
 const LABEL_COLOR = '#d9534f';
 const CANDIDATES_PER_LOOKUP = 100;
+const RECENT_NOTE_PAGES = 5;
 
 function toTracked(entity: IssueEntity): TrackedIssue {
   return {
@@ -41,7 +42,7 @@ function toTracked(entity: IssueEntity): TrackedIssue {
 /** GitLab operations on racewatch's issues in one project. */
 export class IssueTracker {
   constructor(
-    private readonly client: GitlabClient,
+    readonly client: GitlabClient,
     private readonly labels: string[],
   ) {}
 
@@ -101,52 +102,41 @@ export class IssueTracker {
     }
   }
 
-  /**
-   * Creates the issue. A failed attempt may still have created it (the answer was lost), so every retry
-   * first looks for it: a retry never files a second issue.
-   */
-  async create(fingerprint: string, title: string, description: string): Promise<TrackedIssue> {
-    let attempted = false;
-    return this.client.call('create issue', async (api) => {
-      if (attempted) {
-        const [existing] = await this.search(api, fingerprint);
-        if (existing) return existing;
-      }
-      attempted = true;
-      const entity = await api.Issues.create(this.project, title, { description, labels: this.labels.join(',') });
-      return toTracked(entity as unknown as IssueEntity);
-    });
+  /** Sends one create; the caller decides whether a failed attempt may be sent again (see exactly-once.ts). */
+  async createOnce(title: string, description: string): Promise<TrackedIssue> {
+    const entity = await this.client.attempt('create issue', (api) =>
+      api.Issues.create(this.project, title, { description, labels: this.labels.join(',') }),
+    );
+    return toTracked(entity as unknown as IssueEntity);
   }
 
-  /**
-   * Posts a comment. A failed attempt may still have been stored (the answer was lost), so every retry
-   * first looks for a recent comment carrying the same occurrence ids.
-   */
-  async comment(iid: number, body: string, occurrenceIds: string[] = []): Promise<void> {
-    let attempted = false;
-    await this.client.call('comment', async (api) => {
-      if (attempted && occurrenceIds.length > 0) {
-        const bodies = await this.noteBodies(api, iid);
-        if (bodies.some((existing) => occurrenceIds.every((id) => existing.includes(id)))) return;
-      }
-      attempted = true;
-      await api.IssueNotes.create(this.project, iid, body);
-    });
+  /** Sends one note; the caller decides whether a failed attempt may be sent again (see exactly-once.ts). */
+  async noteOnce(iid: number, body: string): Promise<void> {
+    await this.client.attempt('comment', (api) => api.IssueNotes.create(this.project, iid, body));
   }
 
-  /** The bodies of the issue's latest notes, newest first. */
+  /** The bodies of the issue's latest notes, newest first: enough to find a write of the last minutes. */
   async recentNoteBodies(iid: number): Promise<string[]> {
-    return this.client.call('list comments', (api) => this.noteBodies(api, iid));
+    return this.noteBodies(iid, { sort: 'desc', orderBy: 'created_at', perPage: 100, maxPages: RECENT_NOTE_PAGES });
   }
 
-  private async noteBodies(api: GitlabApi, iid: number): Promise<string[]> {
-    const notes = (await api.IssueNotes.all(this.project, iid, {
-      sort: 'desc',
-      orderBy: 'created_at',
-      perPage: 50,
-      maxPages: 1,
-    } as never)) as unknown as Array<{ body?: string }>;
-    return notes.map((note) => note.body ?? '');
+  /** Every note's body: what a box that lost its state reads to learn which sightings GitLab already has. */
+  async allNoteBodies(iid: number): Promise<string[]> {
+    return this.noteBodies(iid, { sort: 'asc', orderBy: 'created_at', perPage: 100 });
+  }
+
+  private async noteBodies(iid: number, query: object): Promise<string[]> {
+    const notes = (await this.client.call('list comments', (api) =>
+      api.IssueNotes.all(this.project, iid, query as never),
+    )) as unknown as Array<{ body?: string; system?: boolean }>;
+    return notes.filter((note) => !note.system).map((note) => note.body ?? '');
+  }
+
+  /** Rewrites the description and closes in one request, so a duplicate is never left half moved. */
+  async closeWithDescription(iid: number, description: string): Promise<void> {
+    await this.client.call('close duplicate issue', (api) =>
+      api.Issues.edit(this.project, iid, { description, stateEvent: 'close' }),
+    );
   }
 
   async setState(iid: number, stateEvent: 'close' | 'reopen'): Promise<void> {

@@ -1,0 +1,14 @@
+import { movedToInMarker, supersedesInMarker } from './marker.js';
+import type { TrackedIssue } from './tracker.js';
+
+/**
+ * The one issue of a fingerprint, chosen from GitLab's issues alone so that every box, whatever its state
+ * and whoever closed what, picks the same one: the oldest issue that neither moved its sightings to
+ * another (a concurrent duplicate) nor was superseded by a newer issue filed under the `new-issue` policy.
+ */
+export function canonicalIssue(issues: TrackedIssue[]): TrackedIssue | null {
+  const live = issues.filter((issue) => movedToInMarker(issue.description) === null);
+  const superseded = new Set(live.map((issue) => supersedesInMarker(issue.description)));
+  const candidates = live.filter((issue) => !superseded.has(issue.iid));
+  return candidates.reduce<TrackedIssue | null>((oldest, issue) => (oldest === null || issue.iid < oldest.iid ? issue : oldest), null);
+}
