@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -147,5 +147,31 @@ describe('hostile input', () => {
     const result = racewatch(['scan', '--json', '--progress', file]);
     expect(result.stderr).toMatch(/racewatch: scanned .* of .* \(\d+%\)/);
     expect(jsonLines(result.stdout)).toHaveLength(realWithRaces.reports);
+  });
+});
+
+describe('GORACE log_path files', () => {
+  // Two processes of one build can print byte-identical reports; a copy under another pid models that.
+  const dir = path.join(scratch, 'gorace');
+  const raceLog = path.join(SAMPLES_DIR, 'logs/gorace-log-path/race.1');
+  const idsOf = (env: Record<string, string> = {}) =>
+    jsonLines(racewatch(['scan', '--json', path.join(dir, 'race.1234'), path.join(dir, 'race.5678')], { env }).stdout).map((o) => o.id as string);
+
+  it('with RACEWATCH_GORACE_LOG_PATHS, identical reports of two processes are two sightings each', () => {
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(raceLog, path.join(dir, 'race.1234'));
+    copyFileSync(raceLog, path.join(dir, 'race.5678'));
+    const plain = idsOf();
+    expect(new Set(plain).size).toBe(plain.length / 2);
+    const perProcess = idsOf({ RACEWATCH_GORACE_LOG_PATHS: path.join(dir, 'race') });
+    expect(perProcess).toHaveLength(plain.length);
+    expect(new Set(perProcess).size).toBe(perProcess.length);
+  });
+
+  it('ids of files that are not log_path files stay as they were', () => {
+    const sample = samplePath(realWithRaces.file);
+    const before = jsonLines(racewatch(['scan', '--json', sample]).stdout).map((o) => o.id);
+    const after = jsonLines(racewatch(['scan', '--json', sample], { env: { RACEWATCH_GORACE_LOG_PATHS: path.join(dir, 'race') } }).stdout).map((o) => o.id);
+    expect(after).toEqual(before);
   });
 });

@@ -43,6 +43,7 @@ export function extractOptions(settings: Settings): ExtractOptions {
   return {
     maxLineBytes: settings.maxLineBytes,
     customPrefix: settings.linePrefix,
+    goraceLogPaths: settings.goraceLogPaths,
     fingerprint: {
       depth: settings.fingerprintDepth,
       skipFunctions: settings.skipFunctions,

@@ -15,6 +15,7 @@ export interface Settings {
   linePrefix: RegExp | undefined;
   fingerprintDepth: number;
   skipFunctions: RegExp[];
+  goraceLogPaths: string[];
   appModules: string[];
   logLevel: string;
   paths: string[];
@@ -95,6 +96,7 @@ const SETTINGS = {
   linePrefix: { env: 'RACEWATCH_LINE_PREFIX', schema: z.optional(regex), fallback: undefined },
   fingerprintDepth: { env: 'RACEWATCH_FINGERPRINT_DEPTH', schema: integer(1).check(z.maximum(32, 'must be at most 32')), fallback: 1 },
   skipFunctions: { env: 'RACEWATCH_SKIP_FUNCTIONS', schema: z.pipe(list, z.array(regex)), fallback: [] as RegExp[] },
+  goraceLogPaths: { env: 'RACEWATCH_GORACE_LOG_PATHS', schema: list, fallback: [] as string[] },
   appModules: { env: 'RACEWATCH_APP_MODULES', schema: list, fallback: [] as string[] },
   logLevel: {
     env: 'LOG_LEVEL',

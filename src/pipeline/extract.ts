@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import { createGoRaceParser, GO_RACE_MARKER, type GoRaceParserOptions } from '../../parsers/go-race.js';
 import type { AbandonedReport, ParsedReport, ParserEvent, ReportParser } from '../../parsers/report.js';
 import { LineSplitter } from '../decoder/line-splitter.js';
@@ -11,6 +12,8 @@ export interface ExtractOptions {
   customPrefix?: RegExp;
   fingerprint: FingerprintOptions;
   parser?: GoRaceParserOptions;
+  /** GORACE `log_path` values: their `<log_path>.<pid>` files get the pid in their occurrence ids. */
+  goraceLogPaths?: string[];
 }
 
 export type ExtractEvent =
@@ -52,6 +55,7 @@ export class RaceExtractor {
   private readonly marker = new MarkerCursor();
   private events: ExtractEvent[] = [];
   private lastLine = 0;
+  private readonly process: string | null;
 
   constructor(
     readonly source: string,
@@ -61,6 +65,7 @@ export class RaceExtractor {
     this.parser = createGoRaceParser(options.parser);
     this.unwrapper = createUnwrapper({ maxLineChars: options.maxLineBytes, customPrefix: options.customPrefix });
     this.head = new HeadBytes(HEAD_BYTES, resume.offset === 0 ? Buffer.alloc(0) : resume.head);
+    this.process = processOfRaceLog(source, options.goraceLogPaths ?? []);
     const filter = { needle: MARKER, skipping: () => this.parser.idle };
     this.splitter = new LineSplitter(options.maxLineBytes, (...line) => this.onLine(...line), resume, filter);
   }
@@ -136,7 +141,7 @@ export class RaceExtractor {
     }
     for (const event of events) {
       if (event.type === 'report') {
-        this.events.push({ type: 'race', occurrence: toOccurrence(this.source, event.report, this.head, this.options.fingerprint) });
+        this.events.push({ type: 'race', occurrence: toOccurrence(this.source, event.report, this.head, this.options.fingerprint, this.process) });
       } else {
         this.events.push({ type: 'abandoned', source: this.source, abandoned: event.abandoned });
       }
@@ -213,10 +218,10 @@ class HeadBytes {
   }
 }
 
-function toOccurrence(source: string, report: ParsedReport, head: HeadBytes, options: FingerprintOptions): RaceOccurrence {
+function toOccurrence(source: string, report: ParsedReport, head: HeadBytes, options: FingerprintOptions, process: string | null): RaceOccurrence {
   const fingerprint = fingerprintAccesses(report.accesses, options);
   return {
-    id: occurrenceId(head.upTo(report.markerOffset), report),
+    id: occurrenceId(head.upTo(report.markerOffset), report, process),
     fingerprint: fingerprint.key,
     title: fingerprint.title,
     sides: fingerprint.sides,
@@ -231,10 +236,24 @@ function toOccurrence(source: string, report: ParsedReport, head: HeadBytes, opt
 
 /**
  * Identity of an occurrence from content alone: the bytes before it (up to 1 KiB), its offset and its text.
- * The same log renamed, rotated to `.1` or gzipped yields the same ids; a different log does not.
+ * The same log renamed, rotated to `.1` or gzipped yields the same ids; a different log does not. Files
+ * the race runtime writes per process (GORACE `log_path`) can be byte-identical, so there the pid in the
+ * name is part of the identity too; other ids are unchanged by it.
  */
-function occurrenceId(headBefore: Buffer, report: ParsedReport): string {
+function occurrenceId(headBefore: Buffer, report: ParsedReport, process: string | null): string {
   const hash = createHash('sha256');
   hash.update(headBefore).update(`\0${report.markerOffset}\0`).update(report.text);
+  if (process !== null) hash.update(`\0gorace-pid:${process}`);
   return hash.digest('hex').slice(0, 32);
+}
+
+/** The pid of a `<log_path>.<pid>` file the race runtime wrote, or null for any other source. */
+function processOfRaceLog(source: string, logPaths: string[]): string | null {
+  const file = path.resolve(source);
+  for (const logPath of logPaths) {
+    const prefix = `${path.resolve(logPath)}.`;
+    const rest = file.startsWith(prefix) ? file.slice(prefix.length) : '';
+    if (/^\d+$/.test(rest)) return rest;
+  }
+  return null;
 }
