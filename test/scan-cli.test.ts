@@ -1,8 +1,9 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { jsonLines, racewatch } from './support/cli.js';
+import { CLI, jsonLines, racewatch } from './support/cli.js';
 import { loadManifest, SAMPLES_DIR } from './support/samples.js';
 
 const manifest = loadManifest();
@@ -173,5 +174,35 @@ describe('GORACE log_path files', () => {
     const before = jsonLines(racewatch(['scan', '--json', sample]).stdout).map((o) => o.id);
     const after = jsonLines(racewatch(['scan', '--json', sample], { env: { RACEWATCH_GORACE_LOG_PATHS: path.join(dir, 'race') } }).stdout).map((o) => o.id);
     expect(after).toEqual(before);
+  });
+});
+
+describe('files that are not logs', () => {
+  const dir = path.join(scratch, 'special');
+  const run = (args: string[]) => spawnSync(process.execPath, [CLI, 'scan', ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, LOG_LEVEL: 'info' } });
+
+  it('a glob matching a link to /dev/zero and a directory holding a FIFO: both skipped with a warning, the logs beside them read', () => {
+    mkdirSync(dir, { recursive: true });
+    copyFileSync(path.join(SAMPLES_DIR, realWithRaces.file), path.join(dir, 'svc.log'));
+    symlinkSync('/dev/zero', path.join(dir, 'svc.log.zero'));
+    execFileSync('mkfifo', [path.join(dir, 'svc.log.fifo')]);
+    for (const spec of [path.join(dir, 'svc.log*'), dir]) {
+      const result = run(['--json', spec]);
+      expect(result.error, 'the scan ended').toBeUndefined();
+      expect(result.status).toBe(0);
+      expect(jsonLines(result.stdout)).toHaveLength(realWithRaces.reports);
+      expect(result.stderr).toMatch(/svc\.log\.zero: a device, not a regular file: skipped/);
+    }
+    expect(run(['--json', dir]).stderr).toMatch(/svc\.log\.fifo: a FIFO, not a regular file: skipped/);
+  });
+
+  it('a FIFO or a device named on the command line is refused with exit 2 and one line', () => {
+    for (const target of [path.join(dir, 'svc.log.fifo'), '/dev/zero']) {
+      const result = run([target]);
+      expect(result.error, 'the scan ended').toBeUndefined();
+      expect(result.status).toBe(2);
+      expect(result.stderr).toMatch(/not a regular file, directory or glob/);
+      expect(result.stderr).not.toMatch(/^\s+at /m);
+    }
   });
 });

@@ -27,8 +27,9 @@ export async function runScan(paths: string[], flags: ScanFlags, io: CommandIo):
   const settings = loadSettings(io.env, overrides, config ?? io.env.RACEWATCH_CONFIG);
   const log = createLogger(settings.logLevel, io.stderr);
   const connection = dryRun ? null : gitlabConnectionFrom(settings, io.env);
-  const { files, errors } = await expandPaths(paths);
+  const { files, errors, skipped } = await expandPaths(paths);
   for (const error of errors) log.error({ source: error.source }, error.message);
+  for (const notice of skipped) log.warn({ source: notice.source }, notice.message);
 
   const { sink, gitlab } = await openSinks(json === true, connection, settings, io, log);
   const totals = emptyTotals();

@@ -38,8 +38,9 @@ export async function runSweep(paths: string[], flags: SweepFlags, io: CommandIo
   const unlock = persist ? await lockState(positions) : async () => {};
   try {
     const saved = await loadCheckpoints(positions);
-    const { files, errors } = await expandPaths(specs);
+    const { files, errors, skipped } = await expandPaths(specs);
     for (const error of errors) log.error({ source: error.source }, error.message);
+    for (const notice of skipped) log.warn({ source: notice.source }, notice.message);
     const { sink, gitlab } = await openSinks(json === true, connection, settings, io, log);
     const totals = emptyTotals();
     totals.failedFiles = errors.length;

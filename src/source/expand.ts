@@ -1,4 +1,4 @@
-import { statSync } from 'node:fs';
+import { statSync, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -24,12 +24,15 @@ export class InputError extends Error {
 export interface ExpandedPaths {
   files: SourceFile[];
   errors: InputError[];
+  /** Matched by a glob or found in a directory, but not a regular file (a FIFO, a socket, a device): never read. */
+  skipped: InputError[];
 }
 
 /** Turns command-line paths (files, directories searched recursively, globs, `-`) into files to read, in a stable order. */
 export async function expandPaths(specs: string[]): Promise<ExpandedPaths> {
   const files: SourceFile[] = [];
   const errors: InputError[] = [];
+  const skipped: InputError[] = [];
   const seen = new Set<string>();
   const add = (file: SourceFile): void => {
     const key = file.path === STDIN_PATH ? STDIN_PATH : path.resolve(file.path);
@@ -39,52 +42,67 @@ export async function expandPaths(specs: string[]): Promise<ExpandedPaths> {
   };
   for (const spec of specs) {
     try {
-      for (const file of await expandOne(spec)) add(file);
+      for (const file of await expandOne(spec, skipped)) add(file);
     } catch (error) {
       errors.push(error instanceof InputError ? error : new InputError(spec, describeFsError(error)));
     }
   }
-  return { files, errors };
+  return { files, errors, skipped };
 }
 
-async function expandOne(spec: string): Promise<SourceFile[]> {
+async function expandOne(spec: string, skipped: InputError[]): Promise<SourceFile[]> {
   if (spec === STDIN_PATH) return [{ path: STDIN_PATH, size: null }];
   const info = await stat(spec).catch((error: unknown) => {
     if (/[*?[\]{}!()]/.test(spec)) return null;
     throw new InputError(spec, describeFsError(error));
   });
-  if (info === null) return expandGlob(spec);
-  if (info.isDirectory()) return expandDirectory(spec);
-  if (!info.isFile()) throw new InputError(spec, 'not a regular file, directory or glob');
+  if (info === null) return expandGlob(spec, skipped);
+  if (info.isDirectory()) return expandDirectory(spec, skipped);
+  if (!info.isFile()) throw new InputError(spec, `${kindOf(info)}, not a regular file, directory or glob: racewatch reads logs (use - for standard input)`);
   return [{ path: spec, size: info.size }];
 }
 
-async function expandGlob(pattern: string): Promise<SourceFile[]> {
+async function expandGlob(pattern: string, skipped: InputError[]): Promise<SourceFile[]> {
   // Loaded only for globs: most runs name files and directories, and every module costs start-up time.
   const { glob } = await import('tinyglobby');
   const matches = await glob(pattern, { onlyFiles: true, dot: false, expandDirectories: false, absolute: path.isAbsolute(pattern) });
   if (matches.length === 0) throw new InputError(pattern, 'no file matches this pattern');
-  return withSizes(matches.sort());
+  return regularFiles(matches.sort(), skipped);
 }
 
-async function expandDirectory(dir: string): Promise<SourceFile[]> {
+async function expandDirectory(dir: string, skipped: InputError[]): Promise<SourceFile[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const names = entries
-    .filter((entry) => entry.isFile())
+    .filter((entry) => !entry.isDirectory())
     .map((entry) => path.join(entry.parentPath ?? entry.path, entry.name))
     .sort();
-  return withSizes(names);
+  return regularFiles(names, skipped);
 }
 
-async function withSizes(paths: string[]): Promise<SourceFile[]> {
+/**
+ * The regular files among the paths, with their sizes (a symbolic link counts as what it points to). A
+ * FIFO or a device would block a scan or never end (a link to /dev/zero), so those are skipped, and said.
+ */
+function regularFiles(paths: string[], skipped: InputError[]): SourceFile[] {
   // Synchronous: thousands of files are common, and a stat is microseconds against a thread-pool round trip.
   return paths.flatMap((file) => {
+    let info: Stats;
     try {
-      return [{ path: file, size: statSync(file).size }];
+      info = statSync(file);
     } catch {
-      return []; // Gone between listing and stat: a rotation in progress; the next pass sees the new state.
+      return []; // Gone between listing and stat (a rotation in progress), or a dangling link.
     }
+    if (info.isFile()) return [{ path: file, size: info.size }];
+    if (!info.isDirectory()) skipped.push(new InputError(file, `${kindOf(info)}, not a regular file: skipped`));
+    return [];
   });
+}
+
+function kindOf(info: Stats): string {
+  if (info.isFIFO()) return 'a FIFO';
+  if (info.isSocket()) return 'a socket';
+  if (info.isCharacterDevice() || info.isBlockDevice()) return 'a device';
+  return 'not a regular file';
 }
 
 export function describeFsError(error: unknown): string {
