@@ -6,6 +6,7 @@ import { GitlabConfigurationError } from '../sink/gitlab/errors.js';
 import { StateWriteError } from '../state/atomic-file.js';
 import { StateCorruptError } from '../state/json-file.js';
 import { StateLockedError } from '../state/sink-state.js';
+import { environmentErrorSentence } from './environment-errors.js';
 import { EXIT } from './exit-codes.js';
 import type { ScanFlags } from './scan.js';
 import type { CommandIo } from './wiring.js';
@@ -144,7 +145,10 @@ async function main(): Promise<void> {
       process.exitCode = EXIT.inputError;
       return;
     }
-    throw error;
+    const sentence = environmentErrorSentence(error);
+    if (sentence === null) throw error;
+    process.stderr.write(`racewatch: ${sentence}\n`);
+    process.exitCode = EXIT.inputError;
   }
 }
 

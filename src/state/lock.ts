@@ -21,6 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { link, mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { StateWriteError } from './atomic-file.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as z from 'zod/mini';
 import '../validation/english-messages.js';
@@ -67,7 +68,9 @@ export async function lockState(file: string): Promise<() => Promise<void>> {
     return releaser(lock, mine, me, key);
   } catch (error) {
     claimed.delete(key);
-    throw error;
+    if (error instanceof StateLockedError || typeof (error as NodeJS.ErrnoException).code !== 'string') throw error;
+    // Node names no file for a failed write on an open handle: say which lock it was.
+    throw (error as NodeJS.ErrnoException).path ? error : new StateWriteError(`${file}.lock`, error);
   }
 }
 
@@ -249,13 +252,19 @@ class LockFiles {
     }
   }
 
+  /**
+   * Rewrites our record as released. When that cannot be written (a full disk), the record is removed
+   * instead: no later holder can exist while we hold, so removing our own number lets nobody in early.
+   */
   async markReleased(n: number, me: Owner): Promise<void> {
-    const temporary = await this.writeTemporary({ ...me, released: true });
     try {
-      await rename(temporary, this.pathOf(n));
-    } catch (error) {
-      await rm(temporary, { force: true });
-      throw error;
+      const temporary = await this.writeTemporary({ ...me, released: true });
+      await rename(temporary, this.pathOf(n)).catch(async (error: unknown) => {
+        await rm(temporary, { force: true });
+        throw error;
+      });
+    } catch {
+      await rm(this.pathOf(n), { force: true });
     }
   }
 
