@@ -117,7 +117,7 @@ for (const watch of ['events', 'poll'] as const) {
       closeSync(writer);
       await waitFor(() => recorded().length >= 2 * REPORTS_PER_LIFETIME, 'reports after copytruncate');
       expectEachOnce(2 * REPORTS_PER_LIFETIME);
-      expect(standin.issues(42).every((issue) => !issue.description.includes('\0'))).toBe(true);
+      expect(standin.issues(42).every((issue) => !(issue.description ?? '').includes('\0'))).toBe(true);
     });
 
     it('a rotated file compressed to .gz that the glob matches is never read again', async () => {
@@ -143,7 +143,7 @@ for (const watch of ['events', 'poll'] as const) {
       writeFileSync(log(), `${lines.slice(previous + 2).join('\n')}${LIFETIMES[1]!}`);
       await waitFor(() => recorded().length >= 2 * REPORTS_PER_LIFETIME, 'all reports');
       expectEachOnce(2 * REPORTS_PER_LIFETIME);
-      expect(standin.issues(42).some((issue) => issue.description.includes('cut off in the log'))).toBe(false);
+      expect(standin.issues(42).some((issue) => (issue.description ?? '').includes('cut off in the log'))).toBe(false);
     });
 
   it('a symlink moved to a new target is followed, and the old target is drained', async () => {
@@ -235,7 +235,7 @@ describe('racewatch daemon lifecycle', () => {
     const appended = jsonLines(racewatch(['scan', '--json', log()]).stdout).slice(REPORTS_PER_LIFETIME);
     const firstLineOf = new Map<unknown, number>();
     for (const o of appended) if (!firstLineOf.has(o.fingerprint)) firstLineOf.set(o.fingerprint, o.line as number);
-    const firstSeenLines = standin.issues(42).map((issue) => Number(/\*\*First seen:\*\*.* line (\d+)/.exec(issue.description)![1]));
+    const firstSeenLines = standin.issues(42).map((issue) => Number(/\*\*First seen:\*\*.* line (\d+)/.exec(issue.description ?? '')![1]));
     const ascending = (a: number, b: number) => a - b;
     expect(firstSeenLines.sort(ascending)).toEqual([...firstLineOf.values()].sort(ascending));
     expect(Math.min(...firstSeenLines)).toBeGreaterThan(LIFETIMES[0]!.split('\n').length - 1);
