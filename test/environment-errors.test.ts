@@ -2,12 +2,12 @@
 // directory is a file, read-only, or on a full disk. Full and read-only disks are small tmpfs mounts (CI
 // runs as root); where mounting is refused those cases are skipped, saying why.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { racewatchAsync } from './support/cli.js';
-import { recordedOccurrences } from './support/daemon.js';
+import { recordedOccurrences, startDaemon, waitFor } from './support/daemon.js';
 import { startGitlabStandin, type GitlabStandin } from './support/gitlab-standin.js';
 import { SAMPLES_DIR } from './support/samples.js';
 
@@ -36,6 +36,15 @@ function tmpfs(options: string): string | null {
 }
 const mountRefused = tmpfs('size=64k') === null;
 if (mountRefused) console.warn('environment-errors: mounting a tmpfs is refused here (not root?); the full and read-only disk cases are skipped');
+
+/** Writes until the disk is full. */
+function fillUp(file: string): void {
+  try {
+    for (;;) appendFileSync(file, Buffer.alloc(1024));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOSPC') throw error;
+  }
+}
 
 const log = () => {
   const file = path.join(mkdtempSync(path.join(scratch, 'logs-')), 'svc.log');
@@ -72,7 +81,7 @@ describe('a state directory racewatch cannot use', () => {
     const stateDir = path.join(small, 'state');
     mkdirSync(stateDir);
     const filler = path.join(small, 'filler');
-    writeFileSync(filler, Buffer.alloc(60 * 1024));
+    fillUp(filler);
     const file = log();
     expectOneSentence(await racewatchAsync(['sweep', file], env(stateDir)), /the disk is full/);
     rmSync(filler);
@@ -82,4 +91,28 @@ describe('a state directory racewatch cannot use', () => {
     expect(ids.length).toBe(9);
     expect(new Set(ids).size).toBe(ids.length);
   });
+
+  it.skipIf(mountRefused)('the daemon on a disk that fills up stops with exit 2 and one line, and a restart with room files every report once', async () => {
+    const small = tmpfs('size=64k')!;
+    const stateDir = path.join(small, 'state');
+    mkdirSync(stateDir);
+    const file = path.join(mkdtempSync(path.join(scratch, 'logs-')), 'svc.log');
+    writeFileSync(file, '');
+    const daemonEnv = { ...env(stateDir), RACEWATCH_PATHS: file, RACEWATCH_RECONCILE_INTERVAL: '200ms', RACEWATCH_GITLAB_SETTLE: '1s', RACEWATCH_COMMENT_WINDOW: '0' };
+    const daemon = startDaemon(daemonEnv);
+    await waitFor(() => daemon.output().includes('racewatch daemon following'), 'the daemon to start');
+    const filler = path.join(small, 'filler');
+    fillUp(filler);
+    appendFileSync(file, readFileSync(path.join(SAMPLES_DIR, 'logs/soakd-restarts.log')));
+    expect(await daemon.exited).toBe(2);
+    expect(daemon.output()).toMatch(/racewatch: cannot save state to .*: the disk is full/);
+    expect(daemon.output()).not.toMatch(/^\s+at /m);
+    rmSync(filler);
+    const again = startDaemon(daemonEnv);
+    await waitFor(() => recordedOccurrences(standin).length >= 9, 'every report filed after the restart', 30_000);
+    again.child.kill('SIGTERM');
+    expect(await again.exited).toBe(0);
+    const ids = recordedOccurrences(standin);
+    expect(new Set(ids).size).toBe(ids.length);
+  }, 60_000);
 });

@@ -1,6 +1,7 @@
 import { loadSettings, type SettingOverrides } from '../config/settings.js';
 import { createLogger } from '../log/logger.js';
 import { startFollowing, startScheduled, type RunningDaemon } from '../daemon/daemon.js';
+import { environmentErrorSentence } from './environment-errors.js';
 import { EXIT } from './exit-codes.js';
 import { runSweep } from './sweep.js';
 import type { CommandIo } from './wiring.js';
@@ -27,8 +28,11 @@ export async function runDaemon(flags: DaemonFlags, io: CommandIo): Promise<numb
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
-  await running.done;
+  const failure = await running.done;
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);
-  return EXIT.ok;
+  if (failure === null) return EXIT.ok;
+  // The reason was logged; say it once more where a person running it by hand looks.
+  io.stderr.write(`racewatch: ${environmentErrorSentence(failure) ?? failure.message}\n`);
+  return EXIT.inputError;
 }

@@ -13,8 +13,8 @@ export const DAEMON_COMMENT_WINDOW_MS = 3_600_000;
 const SHUTDOWN_DELIVERY_MS = 10_000;
 
 export interface RunningDaemon {
-  /** Resolves when the daemon has stopped (after a signal or `stop`). */
-  done: Promise<void>;
+  /** Resolves when the daemon has stopped (after a signal or `stop`), with the error that stopped it, if any. */
+  done: Promise<Error | null>;
   stop(): Promise<void>;
 }
 
@@ -42,6 +42,7 @@ export async function startFollowing(settings: Settings, io: CommandIo, log: Log
       startAtEnd: settings.startAt === 'end' && saved.length === 0,
       saved,
       log,
+      onFailure: (error) => void fail(error),
     },
     async ({ events, checkpoints }) => {
       for (const event of events) await handle(event);
@@ -64,18 +65,33 @@ export async function startFollowing(settings: Settings, io: CommandIo, log: Log
   log.info({ paths: settings.paths, files: follower.followedFiles, watch: settings.watch, gitlab: persist }, 'racewatch daemon following');
 
   let stopping: Promise<void> | null = null;
-  let release: () => void = () => {};
-  const done = new Promise<void>((resolve) => (release = resolve));
+  let failure: Error | null = null;
+  let release: (failure: Error | null) => void = () => {};
+  const done = new Promise<Error | null>((resolve) => (release = resolve));
+  // Each step runs whatever the one before did: a disk that is full must not keep the lock held.
+  const step = async (what: string, action: () => Promise<unknown> | unknown) => {
+    try {
+      await action();
+    } catch (error) {
+      failure ??= error as Error;
+      log.error({ error: (error as Error).message }, `while stopping, ${what} failed`);
+    }
+  };
   const stop = () =>
     (stopping ??= (async () => {
-      await follower.stop();
-      metrics?.server.close();
-      await delivery?.stop(SHUTDOWN_DELIVERY_MS);
-      await (gitlab ? gitlab.close() : sink.finish());
-      await unlockPositions();
+      await step('following', () => follower.stop());
+      await step('the metrics server', () => metrics?.server.close());
+      await step('delivery', () => delivery?.stop(SHUTDOWN_DELIVERY_MS));
+      await step('saving the state', () => (gitlab ? gitlab.close() : sink.finish()));
+      await step('releasing the positions lock', unlockPositions);
       log.info({ ...totals, pending: gitlab?.summary.pending ?? 0 }, 'racewatch daemon stopped');
-      release();
+      release(failure);
     })());
+  const fail = (error: unknown) => {
+    failure ??= error as Error;
+    log.error({ error: (error as Error).message }, `racewatch daemon stops: ${(error as Error).message}`);
+    return stop();
+  };
   return { done, stop };
 }
 
@@ -93,14 +109,14 @@ export function startScheduled(settings: Settings, runSweep: () => Promise<numbe
     { name: 'racewatch-sweep', noOverlap: true },
   );
   log.info({ schedule: expression }, 'racewatch daemon sweeping on schedule');
-  let release: () => void = () => {};
-  const done = new Promise<void>((resolve) => (release = resolve));
+  let release: (failure: Error | null) => void = () => {};
+  const done = new Promise<Error | null>((resolve) => (release = resolve));
   return {
     done,
     async stop() {
       await task.stop();
       await current;
-      release();
+      release(null);
     },
   };
 }

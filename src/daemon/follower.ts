@@ -26,6 +26,8 @@ export interface FollowerOptions {
   startAtEnd: boolean;
   saved: Checkpoint[];
   log: Logger;
+  /** A pass failed in a way following cannot go on from (the state can no longer be saved): stop. */
+  onFailure: (error: unknown) => void;
   now?: () => number;
 }
 
@@ -80,6 +82,7 @@ export class Follower {
   private queuedFiles: Set<TrackedFile> | null = null;
   private lastSaveAt = -Infinity;
   private unsavedPositions = false;
+  private failed = false;
   /** When the paths were last listed: while no listed directory changes, that listing still holds. */
   private lastListingAt = -Infinity;
   private lastPositions = '';
@@ -124,7 +127,7 @@ export class Follower {
     if (this.timer) clearInterval(this.timer);
     await this.fileEvents?.close();
     await this.running;
-    if (this.unsavedPositions) await this.save([]);
+    if (this.unsavedPositions && !this.failed) await this.save([]);
   }
 
   /** A listed directory gained, lost or renamed an entry since it was listed. */
@@ -148,6 +151,12 @@ export class Follower {
       this.queuedKind = 'probe';
       this.queuedFiles = null;
       if (!this.stopped) await this.reconcileNow(queuedKind, queuedKind === 'probe' ? queuedFiles : null);
+    }).catch((error: unknown) => {
+      // Reading and saving go on only from a saved state: rather than skip a batch, stop following.
+      this.stopped = true;
+      this.failed = true;
+      if (this.timer) clearInterval(this.timer);
+      this.options.onFailure(error);
     });
   }
 
