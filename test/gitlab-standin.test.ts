@@ -448,3 +448,97 @@ describe('faults', () => {
     expect(Date.now() - started).toBeGreaterThanOrEqual(90);
   });
 });
+
+describe('revoked token, flaky mode, refused writes', () => {
+  it('revokeToken: every request answers 401 {"message":"401 Unauthorized"} until restoreToken', async () => {
+    await api.Issues.create(PROJECT_ID, 'before');
+    standin.revokeToken();
+    for (const call of [() => api.Projects.show(PROJECT_ID), () => api.Issues.create(PROJECT_ID, 'while revoked'), () => api.Issues.all({ projectId: PROJECT_ID })]) {
+      const error = await requestError(call());
+      expect(error.cause?.response.status).toBe(401);
+      expect(error.message).toBe('401 Unauthorized');
+    }
+    const raw = await fetch(`${standin.url}/api/v4/nowhere`, { headers: { 'private-token': standin.token } });
+    expect(raw.status).toBe(401);
+    expect(await raw.json()).toEqual({ message: '401 Unauthorized' });
+    expect(standin.issues()).toHaveLength(1);
+    standin.restoreToken();
+    await expect(api.Issues.create(PROJECT_ID, 'after')).resolves.toMatchObject({ iid: 2 });
+  });
+
+  async function statusesUnderFlaky(seed: number): Promise<string[]> {
+    const flaky = await startGitlabStandin();
+    try {
+      flaky.setFlaky({ seed, rate: 0.5, kinds: ['error500', 'error502', 'rateLimited'] });
+      const outcomes: string[] = [];
+      for (let i = 0; i < 40; i++) {
+        const response = await fetch(`${flaky.url}/api/v4/projects/${PROJECT_ID}`, { headers: { 'private-token': flaky.token } });
+        outcomes.push(`${response.status}${response.status === 429 ? `/retry-after ${response.headers.get('retry-after')}` : ''}`);
+      }
+      expect(Object.values(flaky.flakyHits()).reduce((a, b) => a + b, 0)).toBe(outcomes.filter((o) => o !== '200').length);
+      return outcomes;
+    } finally {
+      await flaky.close();
+    }
+  }
+
+  it('setFlaky: the seed decides which requests fail and how; a rate of 0.5 hits some, not all; 429 says Retry-After: 1', async () => {
+    const first = await statusesUnderFlaky(11);
+    expect(await statusesUnderFlaky(11)).toEqual(first);
+    expect(await statusesUnderFlaky(12)).not.toEqual(first);
+    expect(new Set(first)).toEqual(new Set(['200', '500', '502', '429/retry-after 1']));
+  });
+
+  it('setFlaky: dropAfterServing stores the write and loses the answer, dropConnection stores nothing; setFlaky(null) stops', async () => {
+    standin.setFlaky({ seed: 1, rate: 1, kinds: ['dropAfterServing'] });
+    expect(await rejectionOf(api.Issues.create(PROJECT_ID, 'stored, answer lost'))).toBeInstanceOf(TypeError);
+    expect(standin.issues()).toHaveLength(1);
+    standin.setFlaky({ seed: 1, rate: 1, kinds: ['dropConnection'] });
+    expect(await rejectionOf(api.Issues.create(PROJECT_ID, 'never stored'))).toBeInstanceOf(TypeError);
+    expect(standin.issues()).toHaveLength(1);
+    expect(standin.flakyHits()).toMatchObject({ dropConnection: 1, dropAfterServing: 0 });
+    standin.setFlaky(null);
+    await expect(api.Issues.create(PROJECT_ID, 'healthy again')).resolves.toMatchObject({ iid: 2 });
+    expect(standin.flakyHits()).toMatchObject({ dropConnection: 1 });
+  });
+
+  it('setFlaky slowWrite delays only POST and PUT, by slowWriteMs, then serves them: a client that gave up finds the write later', async () => {
+    standin.setFlaky({ seed: 3, rate: 1, kinds: ['slowWrite'], slowWriteMs: [300, 400] });
+    const started = Date.now();
+    await expect(api.Projects.show(PROJECT_ID)).resolves.toMatchObject({ id: PROJECT_ID });
+    expect(Date.now() - started).toBeLessThan(300);
+    const impatient = new Gitlab({ host: standin.url, token: standin.token, queryTimeout: 100 });
+    expect(await rejectionOf(impatient.Issues.create(PROJECT_ID, 'landed late'))).toBeInstanceOf(GitbeakerTimeoutError);
+    expect(standin.issues()).toHaveLength(0);
+    await standin.whenIdle();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(290);
+    expect(standin.issues()).toMatchObject([{ title: 'landed late' }]);
+    expect(standin.flakyHits().slowWrite).toBe(1);
+  });
+
+  it('setFlaky refuses a rate outside 0..1 and unknown kinds', () => {
+    expect(() => standin.setFlaky({ seed: 1, rate: 2, kinds: ['error500'] })).toThrow(/rate/);
+    expect(() => standin.setFlaky({ seed: 1, rate: 0.5, kinds: ['meteor' as 'error500'] })).toThrow(/kinds/);
+    expect(() => standin.setFlaky({ seed: 1, rate: 0.5, kinds: [] })).toThrow(/kinds/);
+  });
+
+  it('refuseWrites: POST and PUT (optionally only matching a path) answer that status and change nothing; GET still works', async () => {
+    await api.Issues.create(PROJECT_ID, 'existing');
+    standin.refuseWrites(500, /\/notes$/);
+    const note = await requestError(api.IssueNotes.create(PROJECT_ID, 1, 'refused'));
+    expect(note.cause?.response.status).toBe(500);
+    expect(note.message).toBe('500 Internal Server Error');
+    expect(standin.notes(PROJECT_ID, 1)).toEqual([]);
+    await expect(api.Issues.edit(PROJECT_ID, 1, { stateEvent: 'close' })).resolves.toMatchObject({ state: 'closed' });
+
+    standin.refuseWrites(503);
+    expect((await requestError(api.Issues.create(PROJECT_ID, 'refused'))).cause?.response.status).toBe(503);
+    expect((await requestError(api.Issues.edit(PROJECT_ID, 1, { stateEvent: 'reopen' }))).cause?.response.status).toBe(503);
+    await expect(api.Issues.all({ projectId: PROJECT_ID })).resolves.toMatchObject([{ iid: 1, state: 'closed' }]);
+    expect(standin.issues()).toHaveLength(1);
+
+    standin.refuseWrites(null);
+    await expect(api.IssueNotes.create(PROJECT_ID, 1, 'accepted')).resolves.toMatchObject({ body: 'accepted' });
+    expect(() => standin.refuseWrites(200)).toThrow(/error status/);
+  });
+});

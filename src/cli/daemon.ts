@@ -19,15 +19,24 @@ export async function runDaemon(flags: DaemonFlags, io: CommandIo): Promise<numb
   const { dryRun, config, ...overrides } = flags;
   const settings = loadSettings(io.env, overrides, config ?? io.env.RACEWATCH_CONFIG);
   const log = createLogger(settings.logLevel, io.stdout as CommandIo['stderr']);
-  const running: RunningDaemon = settings.schedule
-    ? startScheduled(settings, () => runSweep([], { dryRun, config, ...overrides }, io), log)
-    : await startFollowing(settings, io, log, dryRun === true);
+  // Installed before starting: a signal during start-up stops the daemon once it is up, never kills it midway.
+  let running: RunningDaemon | null = null;
+  let signalled = false;
   const onSignal = (signal: NodeJS.Signals) => {
     log.info({ signal }, 'stopping');
-    void running.stop();
+    signalled = true;
+    void running?.stop();
   };
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  running = settings.schedule
+    ? startScheduled(settings, () => runSweep([], { dryRun, config, ...overrides }, io), log)
+    : await startFollowing(settings, io, log, dryRun === true).catch((error: unknown) => {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+        throw error;
+      });
+  if (signalled) void running.stop();
   const failure = await running.done;
   process.off('SIGTERM', onSignal);
   process.off('SIGINT', onSignal);

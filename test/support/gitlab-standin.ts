@@ -3,15 +3,17 @@
 // test/gitlab-standin.test.ts for what is guaranteed.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { faultReply, FaultQueue, isErrorFault } from './gitlab-standin/faults.js';
+import { faultReply, FaultQueue, FLAKY_KINDS, FlakyFaults, isErrorFault, isWriteMethod, safeDecode } from './gitlab-standin/faults.js';
 import { ApiError, apiError, parseBody, paramError, queryToRecord, readBody, send, type ParsedBody, type Reply } from './gitlab-standin/http.js';
 import { Params } from './gitlab-standin/params.js';
 import { matchRoute, runRoute } from './gitlab-standin/routes.js';
 import { HUMAN_USERNAME, Store } from './gitlab-standin/store.js';
-import type { Fault, GitlabStandin, RecordedRequest, StandinOptions } from './gitlab-standin/types.js';
+import type { Fault, FlakyKind, FlakyMode, GitlabStandin, RecordedRequest, StandinOptions } from './gitlab-standin/types.js';
 
 export type {
   Fault,
+  FlakyKind,
+  FlakyMode,
   GitlabStandin,
   QuickActionRecord,
   RecordedRequest,
@@ -29,6 +31,12 @@ export async function startGitlabStandin(opts: StandinOptions = {}): Promise<Git
   const token = opts.token ?? DEFAULT_TOKEN;
   const store = new Store(opts.projects ?? DEFAULT_PROJECTS, opts.forbiddenProjects ?? []);
   const faults = new FaultQueue();
+  let revoked = false;
+  let flaky: FlakyFaults | null = null;
+  let lastFlaky: FlakyFaults | null = null;
+  let refused: { status: number; path: RegExp | undefined } | null = null;
+  let handling = 0;
+  let closed = false;
   const requests: RecordedRequest[] = [];
   const timers = new Set<NodeJS.Timeout>();
   const sleep = (ms: number) =>
@@ -41,7 +49,10 @@ export async function startGitlabStandin(opts: StandinOptions = {}): Promise<Git
     });
 
   const server = createServer((req, res) => {
-    handle(req, res).catch((error: unknown) => send(res, internalError(error)));
+    handling += 1;
+    handle(req, res)
+      .catch((error: unknown) => send(res, internalError(error)))
+      .finally(() => (handling -= 1));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -49,7 +60,12 @@ export async function startGitlabStandin(opts: StandinOptions = {}): Promise<Git
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const incoming = await readIncoming(req, url);
     requests.push(recordOf(incoming));
-    const fault = faults.take(incoming.method, incoming.url.pathname);
+    // A revoked token: Gitlab::Auth rejects the request before any route or fault could act.
+    if (revoked) return send(res, apiError(401, '401 Unauthorized').toReply());
+    if (refused && isWriteMethod(incoming.method) && (!refused.path || refused.path.test(safeDecode(incoming.url.pathname)))) {
+      return send(res, faultReply({ status: refused.status }));
+    }
+    const fault = faults.take(incoming.method, incoming.url.pathname) ?? flaky?.take(incoming.method);
     if (fault?.delayMs) await sleep(fault.delayMs);
     if (fault?.dropConnection) return void req.socket.destroy();
     if (fault && isErrorFault(fault)) return send(res, faultReply(fault));
@@ -83,6 +99,20 @@ export async function startGitlabStandin(opts: StandinOptions = {}): Promise<Git
     labels: (projectId) => clone(store.labels.filter((l) => projectId === undefined || l.projectId === projectId)),
     injectFault: (fault: Fault) => faults.add(fault),
     clearFaults: () => faults.clear(),
+    revokeToken: () => void (revoked = true),
+    restoreToken: () => void (revoked = false),
+    setFlaky: (mode: FlakyMode | null) => {
+      flaky = mode === null ? null : new FlakyFaults(mode);
+      lastFlaky = flaky ?? lastFlaky;
+    },
+    flakyHits: () => ({ ...(lastFlaky?.hits ?? (Object.fromEntries(FLAKY_KINDS.map((kind) => [kind, 0])) as Record<FlakyKind, number>)) }),
+    refuseWrites: (status: number | null, path?: RegExp) => {
+      if (status !== null && !(status >= 400 && status <= 599)) throw new Error(`refuseWrites needs an error status, got ${status}`);
+      refused = status === null ? null : { status, path };
+    },
+    whenIdle: async () => {
+      while (handling > 0 && !closed) await new Promise((resolve) => setTimeout(resolve, 20));
+    },
     closeIssue: (projectId, iid) => {
       store.updateIssue(existingIssue(store, projectId, iid), { stateEvent: 'close' }, HUMAN_USERNAME);
     },
@@ -90,6 +120,7 @@ export async function startGitlabStandin(opts: StandinOptions = {}): Promise<Git
       store.updateIssue(existingIssue(store, projectId, iid), patch, HUMAN_USERNAME);
     },
     close: async () => {
+      closed = true;
       for (const timer of timers) clearTimeout(timer);
       timers.clear();
       server.closeAllConnections();

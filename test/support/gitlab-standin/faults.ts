@@ -1,5 +1,6 @@
 import { statusLine, type Reply } from './http.js';
-import type { Fault } from './types.js';
+import { seededRandom } from '../seeded-random.js';
+import type { Fault, FlakyKind, FlakyMode } from './types.js';
 
 const DEFAULT_RETRY_AFTER_SECONDS = 60;
 // GitLab.com's authenticated API throttle (Rack::Attack), per minute.
@@ -91,5 +92,57 @@ export function safeDecode(text: string): string {
     return decodeURIComponent(text);
   } catch {
     return text;
+  }
+}
+
+export const FLAKY_KINDS: readonly FlakyKind[] = ['error500', 'error502', 'dropConnection', 'dropAfterServing', 'rateLimited', 'slowWrite'];
+
+const WRITE_METHODS = new Set(['POST', 'PUT']);
+export const isWriteMethod = (method: string): boolean => WRITE_METHODS.has(method.toUpperCase());
+
+/** Seeded random faults: each request is hit with probability `rate`, by one kind that applies to its method. */
+export class FlakyFaults {
+  readonly hits: Record<FlakyKind, number> = Object.fromEntries(FLAKY_KINDS.map((kind) => [kind, 0])) as Record<FlakyKind, number>;
+  private readonly random: () => number;
+  private readonly slowWriteMs: [number, number];
+
+  constructor(private readonly mode: FlakyMode) {
+    if (!(mode.rate >= 0 && mode.rate <= 1)) throw new Error(`flaky rate must be within 0..1, got ${mode.rate}`);
+    const unknown = mode.kinds.filter((kind) => !FLAKY_KINDS.includes(kind));
+    if (mode.kinds.length === 0 || unknown.length > 0) throw new Error(`flaky kinds must be some of ${FLAKY_KINDS.join(', ')}; got ${mode.kinds.join(', ')}`);
+    this.slowWriteMs = mode.slowWriteMs ?? [1000, 3000];
+    if (!(this.slowWriteMs[0] >= 0 && this.slowWriteMs[1] >= this.slowWriteMs[0])) throw new Error(`slowWriteMs must be [min, max], got ${this.slowWriteMs.join(', ')}`);
+    this.random = seededRandom(mode.seed);
+  }
+
+  /** The fault for this request, if it is hit. */
+  take(method: string): Fault | undefined {
+    const hit = this.random() < this.mode.rate;
+    const pick = this.random();
+    if (!hit) return undefined;
+    const applicable = this.mode.kinds.filter((kind) => kind !== 'slowWrite' || isWriteMethod(method));
+    if (applicable.length === 0) return undefined;
+    const kind = applicable[Math.floor(pick * applicable.length)]!;
+    this.hits[kind] += 1;
+    return this.faultOf(kind);
+  }
+
+  private faultOf(kind: FlakyKind): Fault {
+    switch (kind) {
+      case 'error500':
+        return { status: 500 };
+      case 'error502':
+        return { status: 502 };
+      case 'dropConnection':
+        return { status: 500, dropConnection: true };
+      case 'dropAfterServing':
+        return { status: 200, dropAfterServing: true };
+      case 'rateLimited':
+        return { status: 429, retryAfterSeconds: 1 };
+      case 'slowWrite': {
+        const [min, max] = this.slowWriteMs;
+        return { status: 200, delayMs: Math.round(min + this.random() * (max - min)) };
+      }
+    }
   }
 }

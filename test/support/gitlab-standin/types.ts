@@ -25,6 +25,23 @@ export interface Fault {
   delayMs?: number;
 }
 
+export type FlakyKind = 'error500' | 'error502' | 'dropConnection' | 'dropAfterServing' | 'rateLimited' | 'slowWrite';
+
+/**
+ * Seeded random faults (see setFlaky). error500/error502: that status with GitLab's message, nothing done;
+ * dropConnection/dropAfterServing: as the Fault fields of those names; rateLimited: 429 with Retry-After: 1;
+ * slowWrite (POST and PUT only): served normally after a delay drawn from slowWriteMs.
+ */
+export interface FlakyMode {
+  /** Seeds the PRNG that decides which requests are hit and by what. */
+  seed: number;
+  /** Probability, 0..1, that a request is hit by one of `kinds`. */
+  rate: number;
+  kinds: FlakyKind[];
+  /** For 'slowWrite': the delay, uniformly drawn from [min, max] ms. Default [1000, 3000]. */
+  slowWriteMs?: [number, number];
+}
+
 export interface RecordedRequest {
   method: string;
   /** Path as sent on the wire, percent-encoding kept, without the query string. */
@@ -91,6 +108,20 @@ export interface GitlabStandin {
   injectFault(f: Fault): void;
   /** Disarms every injected fault, including permanent ones (`times: Infinity`). */
   clearFaults(): void;
+  /** Until restoreToken(), every request (any path, any token) answers 401 {"message":"401 Unauthorized"}. */
+  revokeToken(): void;
+  restoreToken(): void;
+  /** Seeded random faults on every request not already hit by an injected fault; null turns them off. */
+  setFlaky(mode: FlakyMode | null): void;
+  /** How many requests each kind hit under the mode setFlaky was last given (zeros before any). */
+  flakyHits(): Record<FlakyKind, number>;
+  /**
+   * Every POST and PUT (whose path matches `path`, if given) answers `status` with GitLab's message for it
+   * and takes no effect; null serves writes again.
+   */
+  refuseWrites(status: number | null, path?: RegExp): void;
+  /** Resolves once no request is being handled (a delayed write has landed or been dropped). */
+  whenIdle(): Promise<void>;
   closeIssue(projectId: number, iid: number): void;
   editIssue(projectId: number, iid: number, patch: Partial<{ title: string; description: string; labels: string[] }>): void;
   close(): Promise<void>;
