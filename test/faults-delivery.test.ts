@@ -111,7 +111,11 @@ function exitProblems(what: string, runs: Runs): string[] {
 }
 
 function report(scenario: string, totals: Record<string, unknown>): void {
-  console.log(`[faults] ${scenario}: ${Object.entries(totals).map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`).join(' ')}`);
+  console.log(
+    `[faults] ${scenario}: ${Object.entries(totals)
+      .map(([k, v]) => `${k}=${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+      .join(' ')}`,
+  );
 }
 
 function hitsOf(hits: Record<FlakyKind, number>): Record<string, number> {
@@ -122,7 +126,9 @@ function hitsOf(hits: Record<FlakyKind, number>): Record<string, number> {
 function issuesHolding(id: string): number[] {
   return standin
     .issues(PROJECT_ID)
-    .filter((issue) => [issue.description, ...standin.notes(PROJECT_ID, issue.iid).map((n) => n.body)].some((text) => occurrenceIdsInMarkers(text).includes(id)))
+    .filter((issue) =>
+      [issue.description, ...standin.notes(PROJECT_ID, issue.iid).map((n) => n.body)].some((text) => occurrenceIdsInMarkers(text).includes(id)),
+    )
     .map((issue) => issue.iid);
 }
 
@@ -130,79 +136,133 @@ const FLAKY_NETWORK: FlakyKind[] = ['error500', 'dropAfterServing', 'rateLimited
 
 // ---------------------------------------------------------------------------------------------------------
 
-describe('a. kill -9 at random moments of the daemon, with a live writer and a flaky GitLab', () => {
+describe('a. kill -9 at random moments of the daemon, with a live writer and a flaky, sometimes slow GitLab', () => {
   for (const watch of ['events', 'poll'] as const) {
-    it(`RACEWATCH_WATCH=${watch}: ${ROUNDS} kills, then a healthy restart files every sighting once`, async () => {
-      const random = seededRandom(SEED + (watch === 'poll' ? 1 : 0));
-      standin.setFlaky({ seed: SEED, rate: 0.2, kinds: FLAKY_NETWORK });
-      const box = makeBox('soak-1', {
-        RACEWATCH_WATCH: watch,
-        RACEWATCH_RECONCILE_INTERVAL: '200ms',
-        RACEWATCH_REPORT_TIMEOUT: '1s',
-        RACEWATCH_DRAIN_TIME: '1s',
-      });
-      let kills = 0;
-      for (let round = 0; round < ROUNDS; round++) {
-        const daemon = track(startDaemon(box.env));
-        await sleep(50 + random() * 400);
-        // The same lifetime again lands at a new offset: new occurrences of the same bugs.
-        appendFileSync(box.log, LIFETIMES[round % LIFETIMES.length]!);
-        await sleep(random() * 400);
-        daemon.child.kill('SIGKILL');
-        await daemon.exited;
-        kills += 1;
-      }
-      const faultsServed = hitsOf(standin.flakyHits());
-      standin.setFlaky(null);
-      const expected = await expectedOccurrences([box.log]);
+    it(
+      `RACEWATCH_WATCH=${watch}: ${ROUNDS} kills, then a healthy restart files every sighting once`,
+      async () => {
+        const random = seededRandom(SEED + (watch === 'poll' ? 1 : 0));
+        // Slow writes land within the settle time (2 s): a later one could not be told from one never made (README).
+        standin.setFlaky({ seed: SEED, rate: 0.2, kinds: [...FLAKY_NETWORK, 'slowWrite'], slowWriteMs: [1200, 1800] });
+        const box = makeBox('soak-1', {
+          RACEWATCH_WATCH: watch,
+          RACEWATCH_RECONCILE_INTERVAL: '200ms',
+          RACEWATCH_REPORT_TIMEOUT: '1s',
+          RACEWATCH_DRAIN_TIME: '1s',
+        });
+        let kills = 0;
+        for (let round = 0; round < ROUNDS; round++) {
+          const daemon = track(startDaemon(box.env));
+          await sleep(50 + random() * 400);
+          // The same lifetime again lands at a new offset: new occurrences of the same bugs.
+          appendFileSync(box.log, LIFETIMES[round % LIFETIMES.length]!);
+          await sleep(random() * 400);
+          daemon.child.kill('SIGKILL');
+          await daemon.exited;
+          kills += 1;
+        }
+        const faultsServed = hitsOf(standin.flakyHits());
+        standin.setFlaky(null);
+        const expected = await expectedOccurrences([box.log]);
 
-      const final = track(startDaemon(box.env));
-      const complete = await waitUntilRecorded(standin, expected.map((o) => o.id), 60_000 + ROUNDS * 500);
-      const following = await waitFor(() => final.output().includes('racewatch daemon following'), 'the daemon following', 30_000).then(() => true, () => false);
-      final.child.kill('SIGTERM');
-      const status = await final.exited;
-      await standin.whenIdle();
+        const final = track(startDaemon(box.env));
+        const complete = await waitUntilRecorded(
+          standin,
+          expected.map((o) => o.id),
+          60_000 + ROUNDS * 500,
+        );
+        const following = await waitFor(() => final.output().includes('racewatch daemon following'), 'the daemon following', 30_000).then(
+          () => true,
+          () => false,
+        );
+        final.child.kill('SIGTERM');
+        const status = await final.exited;
+        await standin.whenIdle();
 
-      const result = audit(standin, expected.map((o) => o.id));
-      const problems = auditProblems(result, expected);
-      if (!complete) problems.push('the healthy restart did not get every sighting into GitLab in time');
-      if (status !== 0) {
-        const how = status === null ? `was ended by ${final.child.signalCode}` : `exited ${status}`;
-        problems.push(`the daemon ${how} after SIGTERM${following ? '' : ' (it had not logged "racewatch daemon following")'}, want exit 0; its last output:\n${final.output().slice(-1500)}`);
-      }
-      report(`a/${watch}`, { kills, sightings: expected.length, lost: result.lost.length, twice: result.twice.length, unexpected: result.unexpected.length, issues: standin.issues(PROJECT_ID).length, faultsServed });
-      expect(problems, `after ${kills} kills (${watch}):\n${problems.join('\n')}`).toEqual([]);
-    }, 180_000 + ROUNDS * 3_000);
+        const result = audit(
+          standin,
+          expected.map((o) => o.id),
+        );
+        const problems = auditProblems(result, expected);
+        if (!complete) problems.push('the healthy restart did not get every sighting into GitLab in time');
+        if (status !== 0) {
+          const how = status === null ? `was ended by ${final.child.signalCode}` : `exited ${status}`;
+          problems.push(
+            `the daemon ${how} after SIGTERM${following ? '' : ' (it had not logged "racewatch daemon following")'}, want exit 0; its last output:\n${final.output().slice(-1500)}`,
+          );
+        }
+        report(`a/${watch}`, {
+          kills,
+          sightings: expected.length,
+          lost: result.lost.length,
+          twice: result.twice.length,
+          unexpected: result.unexpected.length,
+          issues: standin.issues(PROJECT_ID).length,
+          faultsServed,
+        });
+        expect(problems, `after ${kills} kills (${watch}):\n${problems.join('\n')}`).toEqual([]);
+      },
+      180_000 + ROUNDS * 3_000,
+    );
   }
 });
 
 // Sample logs with distinct bugs: each wave of scenario b brings new ones to GitLab and repeats an older one.
-const RACE_POOL = ['struct-field.log', 'map-race.log', 'buffer-race.log', 'generic-cache.log', 'closures.log', 'method-value.log', 'atomic-plain.log', 'main-goroutine.log', 'afterfunc.log', 'two-callers.log', 'metrics-test-v.log', 'soakd-build-a1.log'];
+const RACE_POOL = [
+  'struct-field.log',
+  'map-race.log',
+  'buffer-race.log',
+  'generic-cache.log',
+  'closures.log',
+  'method-value.log',
+  'atomic-plain.log',
+  'main-goroutine.log',
+  'afterfunc.log',
+  'two-callers.log',
+  'metrics-test-v.log',
+  'soakd-build-a1.log',
+];
 
 describe('b. four boxes filing the same new races into one project, GitLab flaky', () => {
-  it(`concurrent sweeps, repeated until each exits 0: one open issue per fingerprint, every box's sightings once`, async () => {
-    standin.setFlaky({ seed: SEED, rate: 0.2, kinds: ['error500', 'error502', 'dropConnection', 'dropAfterServing', 'rateLimited'] });
-    const boxes = [1, 2, 3, 4].map((n) => makeBox(`box${n}`, { RACEWATCH_GITLAB_TIMEOUT: '2s' }));
-    const waves = Math.max(2, Math.ceil(ROUNDS / 5));
-    const problems: string[] = [];
-    let sweeps = 0;
-    for (let wave = 0; wave < waves; wave++) {
-      const logs = [RACE_POOL[(2 * wave) % RACE_POOL.length]!, RACE_POOL[(2 * wave + 1) % RACE_POOL.length]!];
-      if (wave > 0) logs.push(RACE_POOL[(wave - 1) % RACE_POOL.length]!);
-      for (const box of boxes) appendFileSync(box.log, `${box.name}: wave ${wave}\n${logs.map(sample).join('')}`);
-      const runs = await Promise.all(boxes.map((box) => runUntilOk(['sweep'], box.env, 10)));
-      runs.forEach((run, i) => {
-        sweeps += run.statuses.length;
-        problems.push(...exitProblems(`wave ${wave}: ${boxes[i]!.name}'s sweep`, run));
+  it(
+    `concurrent sweeps, repeated until each exits 0: one open issue per fingerprint, every box's sightings once`,
+    async () => {
+      standin.setFlaky({ seed: SEED, rate: 0.2, kinds: ['error500', 'error502', 'dropConnection', 'dropAfterServing', 'rateLimited'] });
+      const boxes = [1, 2, 3, 4].map((n) => makeBox(`box${n}`, { RACEWATCH_GITLAB_TIMEOUT: '2s' }));
+      const waves = Math.max(2, Math.ceil(ROUNDS / 5));
+      const problems: string[] = [];
+      let sweeps = 0;
+      for (let wave = 0; wave < waves; wave++) {
+        const logs = [RACE_POOL[(2 * wave) % RACE_POOL.length]!, RACE_POOL[(2 * wave + 1) % RACE_POOL.length]!];
+        if (wave > 0) logs.push(RACE_POOL[(wave - 1) % RACE_POOL.length]!);
+        for (const box of boxes) appendFileSync(box.log, `${box.name}: wave ${wave}\n${logs.map(sample).join('')}`);
+        const runs = await Promise.all(boxes.map((box) => runUntilOk(['sweep'], box.env, 10)));
+        runs.forEach((run, i) => {
+          sweeps += run.statuses.length;
+          problems.push(...exitProblems(`wave ${wave}: ${boxes[i]!.name}'s sweep`, run));
+        });
+      }
+      await standin.whenIdle();
+      const expected = await expectedOccurrences(boxes.map((b) => b.log));
+      const result = audit(
+        standin,
+        expected.map((o) => o.id),
+      );
+      problems.push(...auditProblems(result, expected));
+      report('b/four-boxes', {
+        waves,
+        sweeps,
+        sightings: expected.length,
+        fingerprints: new Set(expected.map((o) => o.fingerprint)).size,
+        lost: result.lost.length,
+        twice: result.twice.length,
+        issues: standin.issues(PROJECT_ID).length,
+        faultsServed: hitsOf(standin.flakyHits()),
       });
-    }
-    await standin.whenIdle();
-    const expected = await expectedOccurrences(boxes.map((b) => b.log));
-    const result = audit(standin, expected.map((o) => o.id));
-    problems.push(...auditProblems(result, expected));
-    report('b/four-boxes', { waves, sweeps, sightings: expected.length, fingerprints: new Set(expected.map((o) => o.fingerprint)).size, lost: result.lost.length, twice: result.twice.length, issues: standin.issues(PROJECT_ID).length, faultsServed: hitsOf(standin.flakyHits()) });
-    expect(problems, problems.join('\n')).toEqual([]);
-  }, 240_000 + ROUNDS * 5_000);
+      expect(problems, problems.join('\n')).toEqual([]);
+    },
+    240_000 + ROUNDS * 5_000,
+  );
 });
 
 describe('c. a duplicate closed by racewatch, the canonical issue closed by a person, the race seen again', () => {
@@ -217,25 +277,40 @@ describe('c. a duplicate closed by racewatch, the canonical issue closed by a pe
     const carrying = () => standin.issues(PROJECT_ID).filter((issue) => fingerprintInMarker(issue.description) === fingerprint);
     const raced = carrying();
     // README: "the younger issue is closed as a duplicate of the older one". This scenario starts from there.
-    expect(raced.map((i) => `#${i.iid} ${i.state}${i.closedBy ? ` by ${i.closedBy}` : ''}`), 'two boxes raced: two issues, the younger closed by racewatch').toEqual([
-      `#${raced[0]?.iid} opened`,
-      `#${raced[1]?.iid} closed by standin-bot`,
-    ]);
+    expect(
+      raced.map((i) => `#${i.iid} ${i.state}${i.closedBy ? ` by ${i.closedBy}` : ''}`),
+      'two boxes raced: two issues, the younger closed by racewatch',
+    ).toEqual([`#${raced[0]?.iid} opened`, `#${raced[1]?.iid} closed by standin-bot`]);
     const canonical = Math.min(...raced.map((i) => i.iid));
     standin.closeIssue(PROJECT_ID, canonical);
 
     for (const box of boxes) appendFileSync(box.log, `${box.name}: seen again\n${sample('struct-field.log')}`);
     const again = await Promise.all(boxes.map((box) => runUntilOk(['sweep'], box.env, 5)));
-    again.forEach((run, i) => problems.push(...exitProblems(`${boxes[i]!.name}'s second sweep`, run)));
+    for (const [i, run] of again.entries()) problems.push(...exitProblems(`${boxes[i]!.name}'s second sweep`, run));
     await standin.whenIdle();
 
     const expected = await expectedOccurrences(boxes.map((b) => b.log));
-    const result = audit(standin, expected.map((o) => o.id));
+    const result = audit(
+      standin,
+      expected.map((o) => o.id),
+    );
     problems.push(...auditProblems(result, expected));
     const open = result.openIssuesPerFingerprint.get(fingerprint) ?? [];
     const lowest = Math.min(...carrying().map((i) => i.iid));
-    if (open.length !== 1 || open[0] !== lowest) problems.push(`open issues of the race: ${open.map((iid) => `#${iid}`).join(', ') || 'none'}; want only #${lowest}, the lowest iid carrying its fingerprint`);
-    report('c/reopen-after-duplicate', { sightings: expected.length, lost: result.lost.length, twice: result.twice.length, open: open.join(','), issues: standin.issues(PROJECT_ID).map((i) => `#${i.iid}:${i.state}`).join(',') });
+    if (open.length !== 1 || open[0] !== lowest)
+      problems.push(
+        `open issues of the race: ${open.map((iid) => `#${iid}`).join(', ') || 'none'}; want only #${lowest}, the lowest iid carrying its fingerprint`,
+      );
+    report('c/reopen-after-duplicate', {
+      sightings: expected.length,
+      lost: result.lost.length,
+      twice: result.twice.length,
+      open: open.join(','),
+      issues: standin
+        .issues(PROJECT_ID)
+        .map((i) => `#${i.iid}:${i.state}`)
+        .join(','),
+    });
     expect(problems, problems.join('\n')).toEqual([]);
   }, 120_000);
 });
@@ -249,14 +324,26 @@ describe('d. GitLab writes slower than the client timeout', () => {
     // Writes still under way land now, as they would on a real GitLab.
     await standin.whenIdle();
     const expected = await expectedOccurrences([box.log]);
-    const result = audit(standin, expected.map((o) => o.id));
+    const result = audit(
+      standin,
+      expected.map((o) => o.id),
+    );
     const problems = [...exitProblems('the scan', runs), ...auditProblems(result, expected)];
     for (const fingerprint of new Set(expected.map((o) => o.fingerprint))) {
       const issues = standin.issues(PROJECT_ID).filter((i) => fingerprintInMarker(i.description) === fingerprint);
-      if (issues.length !== 1) problems.push(`${short(fingerprint)}: ${issues.length} issues (${issues.map((i) => `#${i.iid} ${i.state}`).join(', ')}), want 1`);
+      if (issues.length !== 1)
+        problems.push(`${short(fingerprint)}: ${issues.length} issues (${issues.map((i) => `#${i.iid} ${i.state}`).join(', ')}), want 1`);
     }
     const posts = standin.requests.filter((r) => r.method === 'POST');
-    report('d/slow-writes', { runs: runs.statuses.join(','), sightings: expected.length, lost: result.lost.length, twice: result.twice.length, issues: standin.issues(PROJECT_ID).length, posts: posts.length, slowWrites: standin.flakyHits().slowWrite });
+    report('d/slow-writes', {
+      runs: runs.statuses.join(','),
+      sightings: expected.length,
+      lost: result.lost.length,
+      twice: result.twice.length,
+      issues: standin.issues(PROJECT_ID).length,
+      posts: posts.length,
+      slowWrites: standin.flakyHits().slowWrite,
+    });
     expect(problems, problems.join('\n')).toEqual([]);
   }, 150_000);
 });
@@ -281,12 +368,27 @@ describe('e, f. the state directory moved aside after a successful filing', () =
 
     const expected = await expectedOccurrences([box.log]);
     const fresh = new Set(expected.map((o) => o.id).filter((id) => !alreadyThere.some((o) => o.id === id)));
-    const result = audit(standin, expected.map((o) => o.id));
+    const result = audit(
+      standin,
+      expected.map((o) => o.id),
+    );
     problems.push(...auditProblems(result, expected));
-    const newNotes = standin.issues(PROJECT_ID).flatMap((i) => standin.notes(PROJECT_ID, i.iid)).filter((n) => !notesBefore.some((b) => b.id === n.id));
+    const newNotes = standin
+      .issues(PROJECT_ID)
+      .flatMap((i) => standin.notes(PROJECT_ID, i.iid))
+      .filter((n) => !notesBefore.some((b) => b.id === n.id));
     const reposted = newNotes.flatMap((n) => occurrenceIdsInMarkers(n.body)).filter((id) => !fresh.has(id));
-    if (reposted.length > 0) problems.push(`scan 3 posted ${reposted.length} sightings GitLab already had: ${reposted.map((id) => id.slice(0, 12)).join(', ')}`);
-    report('e/state-lost-rescan', { sightings: expected.length, alreadyInGitlab: alreadyThere.length, fresh: fresh.size, reposted: reposted.length, lost: result.lost.length, twice: result.twice.length, newIssues: standin.issues(PROJECT_ID).length });
+    if (reposted.length > 0)
+      problems.push(`scan 3 posted ${reposted.length} sightings GitLab already had: ${reposted.map((id) => id.slice(0, 12)).join(', ')}`);
+    report('e/state-lost-rescan', {
+      sightings: expected.length,
+      alreadyInGitlab: alreadyThere.length,
+      fresh: fresh.size,
+      reposted: reposted.length,
+      lost: result.lost.length,
+      twice: result.twice.length,
+      newIssues: standin.issues(PROJECT_ID).length,
+    });
     expect(problems, problems.join('\n')).toEqual([]);
   });
 
@@ -303,15 +405,23 @@ describe('e, f. the state directory moved aside after a successful filing', () =
     const healthy = await racewatchAsync(['scan', box.log], box.env);
     if (healthy.status !== EXIT_OK) problems.push(`the next, healthy scan exited ${healthy.status}, want 0: ${healthy.stderr.slice(-1000)}`);
     const expected = await expectedOccurrences([box.log]);
-    const result = audit(standin, expected.map((o) => o.id));
+    const result = audit(
+      standin,
+      expected.map((o) => o.id),
+    );
     problems.push(...auditProblems(result, expected));
-    report('f/state-lost-comment-refused', { statuses: `${refused.status},${healthy.status}`, sightings: expected.length, lost: result.lost.length, twice: result.twice.length });
+    report('f/state-lost-comment-refused', {
+      statuses: `${refused.status},${healthy.status}`,
+      sightings: expected.length,
+      lost: result.lost.length,
+      twice: result.twice.length,
+    });
     expect(problems, problems.join('\n')).toEqual([]);
   });
 });
 
-describe('g. a report quoting another bug\'s hidden marker and visible token', () => {
-  it('four scans (the last with the state moved aside): each bug has one issue, each bug\'s sightings are on its own issue', async () => {
+describe("g. a report quoting another bug's hidden marker and visible token", () => {
+  it("four scans (the last with the state moved aside): each bug has one issue, each bug's sightings are on its own issue", async () => {
     const box = makeBox('soak-1');
     const [other] = (await expectedOccurrences([path.join(SAMPLES_DIR, 'logs/map-race.log')])) as [ExpectedOccurrence];
     // Frame-shaped lines the parser keeps, at the bottom of the victim's first stack: the other bug's token and marker.
@@ -328,7 +438,10 @@ describe('g. a report quoting another bug\'s hidden marker and visible token', (
     }
     const expected = await expectedOccurrences([box.log]);
     expect(new Set(expected.map((o) => o.fingerprint)).size, 'the hostile lines leave the victim its own fingerprint').toBe(2);
-    const result = audit(standin, expected.map((o) => o.id));
+    const result = audit(
+      standin,
+      expected.map((o) => o.id),
+    );
     problems.push(...auditProblems(result, expected));
     for (const title of new Set(expected.map((o) => o.title))) {
       const issues = standin.issues(PROJECT_ID).filter((i) => i.title === title);
@@ -338,10 +451,21 @@ describe('g. a report quoting another bug\'s hidden marker and visible token', (
       }
       for (const o of expected.filter((e) => e.title === title)) {
         const holders = issuesHolding(o.id);
-        if (holders.length !== 1 || holders[0] !== issues[0]!.iid) problems.push(`sighting ${o.id.slice(0, 12)} of "${title}" is on ${holders.map((iid) => `#${iid}`).join(', ') || 'no issue'}, want #${issues[0]!.iid}`);
+        if (holders.length !== 1 || holders[0] !== issues[0]!.iid)
+          problems.push(
+            `sighting ${o.id.slice(0, 12)} of "${title}" is on ${holders.map((iid) => `#${iid}`).join(', ') || 'no issue'}, want #${issues[0]!.iid}`,
+          );
       }
     }
-    report('g/hostile-marker', { sightings: expected.length, lost: result.lost.length, twice: result.twice.length, issues: standin.issues(PROJECT_ID).map((i) => `#${i.iid} ${i.title}`).join(' | ') });
+    report('g/hostile-marker', {
+      sightings: expected.length,
+      lost: result.lost.length,
+      twice: result.twice.length,
+      issues: standin
+        .issues(PROJECT_ID)
+        .map((i) => `#${i.iid} ${i.title}`)
+        .join(' | '),
+    });
     expect(problems, problems.join('\n')).toEqual([]);
   }, 120_000);
 });
@@ -377,13 +501,18 @@ describe('h. SIGTERM while GitLab answers every request after 20 s', () => {
     clearInterval(stoppedWatch);
 
     const problems: string[] = [];
-    if (status === 'still running') problems.push(`still running ${Math.round(took / 1000)} s after SIGTERM (killed); want an exit within ${deadline / 1000} s`);
-    else if (took > deadline) problems.push(`exited ${Math.round(took / 1000)} s after SIGTERM; want within ${deadline / 1000} s (stop timeout ${STOP_TIMEOUT_MS / 1000} s + slack)`);
+    if (status === 'still running')
+      problems.push(`still running ${Math.round(took / 1000)} s after SIGTERM (killed); want an exit within ${deadline / 1000} s`);
+    else if (took > deadline)
+      problems.push(`exited ${Math.round(took / 1000)} s after SIGTERM; want within ${deadline / 1000} s (stop timeout ${STOP_TIMEOUT_MS / 1000} s + slack)`);
     if (status !== 'still running' && status !== 0) problems.push(`exit status ${status}, want 0`);
     const late = standin.requests.slice(requestsAtExit);
     if (late.length > 0) problems.push(`${late.length} requests reached GitLab after the exit: ${late.map((r) => `${r.method} ${r.path}`).join(', ')}`);
     const afterStopped = requestsAtStopped === null ? [] : standin.requests.slice(requestsAtStopped, requestsAtExit);
-    if (afterStopped.length > 0) problems.push(`${afterStopped.length} requests reached GitLab after the daemon logged "racewatch daemon stopped": ${afterStopped.map((r) => `${r.method} ${r.path}`).join(', ')}`);
+    if (afterStopped.length > 0)
+      problems.push(
+        `${afterStopped.length} requests reached GitLab after the daemon logged "racewatch daemon stopped": ${afterStopped.map((r) => `${r.method} ${r.path}`).join(', ')}`,
+      );
     for (const lock of lockFiles(stateDir)) if (lock.holder !== null) problems.push(`${lock.name} is not released (pid ${lock.holder})`);
     for (const file of stateFilesIn(stateDir)) {
       const text = readFileSync(path.join(stateDir, file), 'utf8');
@@ -395,7 +524,16 @@ describe('h. SIGTERM while GitLab answers every request after 20 s', () => {
       const atRelease = watcher.atRelease.get(file);
       if (atRelease !== undefined && atRelease !== stampOf(path.join(stateDir, file))) problems.push(`${file} was written after its lock was released`);
     }
-    report('h/sigterm-slow-gitlab', { status, tookMs: took, requestsAtExit, afterStopped: afterStopped.length, lateRequests: late.length, locks: lockFiles(stateDir).map((l) => `${l.name}:${l.holder === null ? 'released' : `held by ${l.holder}`}`).join(',') });
+    report('h/sigterm-slow-gitlab', {
+      status,
+      tookMs: took,
+      requestsAtExit,
+      afterStopped: afterStopped.length,
+      lateRequests: late.length,
+      locks: lockFiles(stateDir)
+        .map((l) => `${l.name}:${l.holder === null ? 'released' : `held by ${l.holder}`}`)
+        .join(','),
+    });
     expect(problems, problems.join('\n')).toEqual([]);
   }, 90_000);
 });
@@ -410,11 +548,18 @@ describe('i. the token revoked while the daemon runs, then restored', () => {
     await waitFor(() => daemon.output().includes('GitLab rejected the token (401)'), 'a 401 reported with the setting to fix', 30_000);
     standin.restoreToken();
     const expected = await expectedOccurrences([box.log]);
-    const complete = await waitUntilRecorded(standin, expected.map((o) => o.id), 60_000);
+    const complete = await waitUntilRecorded(
+      standin,
+      expected.map((o) => o.id),
+      60_000,
+    );
     daemon.child.kill('SIGTERM');
     const status = await daemon.exited;
     await standin.whenIdle();
-    const result = audit(standin, expected.map((o) => o.id));
+    const result = audit(
+      standin,
+      expected.map((o) => o.id),
+    );
     const problems = auditProblems(result, expected);
     if (!complete) problems.push('the sightings did not reach GitLab after the token was restored');
     if (status !== EXIT_OK) problems.push(`the daemon exited ${status} after SIGTERM, want 0`);
@@ -473,7 +618,13 @@ function stampOf(file: string): string {
 function watchLocks(stateDir: string) {
   const wasHeld = new Set<string>();
   const atRelease = new Map<string, string>();
-  const held = () => [...new Set(lockFiles(stateDir).filter((l) => l.holder !== null).map((l) => l.stateFile))];
+  const held = () => [
+    ...new Set(
+      lockFiles(stateDir)
+        .filter((l) => l.holder !== null)
+        .map((l) => l.stateFile),
+    ),
+  ];
   const poll = () => {
     const now = new Set(held());
     for (const stateFile of wasHeld) {
