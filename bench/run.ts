@@ -83,7 +83,15 @@ function scanRows(results: ScanResult[]): Row[] {
     // in less time than node itself takes to start.
     const targeted = r.log.size === 'big';
     const target = targeted ? `≥ ${TARGET_SCAN_VS_GREP}× grep` : '(start-up bound)';
-    rows.push(['scan throughput', input, fmtRate(scan), `grep -c: ${fmtRate(grep)}`, fmtRatio(scan / grep), target, targeted ? passMiss(scan / grep >= TARGET_SCAN_VS_GREP) : '']);
+    rows.push([
+      'scan throughput',
+      input,
+      fmtRate(scan),
+      `grep -c: ${fmtRate(grep)}`,
+      fmtRatio(scan / grep),
+      target,
+      targeted ? passMiss(scan / grep >= TARGET_SCAN_VS_GREP) : '',
+    ]);
     rows.push(['', '', '', `cat: ${fmtRate(cat)}`, fmtRatio(scan / cat), '', '']);
   }
   return rows;
@@ -101,7 +109,15 @@ function rssRows(results: ScanResult[]): Row[] {
     const growthMiB = (big.scanMaxRssKiB - small.scanMaxRssKiB) / 1024;
     const growth = `${growthMiB >= 0 ? '+' : ''}${growthMiB.toFixed(1)} MiB (${fmtRatio(big.scanMaxRssKiB / small.scanMaxRssKiB)})`;
     const target = `≤ +${TARGET_RSS_GROWTH_MIB} MiB (flat)`;
-    rows.push(['scan peak RSS growth', `${variant} ${mib(big.log.bytes)} vs ${mib(small.log.bytes)}`, growth, '', '', target, passMiss(growthMiB <= TARGET_RSS_GROWTH_MIB)]);
+    rows.push([
+      'scan peak RSS growth',
+      `${variant} ${mib(big.log.bytes)} vs ${mib(small.log.bytes)}`,
+      growth,
+      '',
+      '',
+      target,
+      passMiss(growthMiB <= TARGET_RSS_GROWTH_MIB),
+    ]);
   }
   return rows;
 }
@@ -124,7 +140,15 @@ function idleRows(results: IdleResult[]): Row[] {
       // No target in the issue: shown so that a change making a busy box expensive is seen.
       return [`busy CPU (${mode})`, `${r.files} files, 1 written ${r.busyLinesPerSecond} lines/s, ${r.wallSeconds.toFixed(0)} s`, cpu, '', '', '', ''];
     }
-    return [`idle CPU (${mode})`, `${r.files} quiet files, ${r.wallSeconds.toFixed(0)} s`, cpu, '', '', `≤ ${TARGET_IDLE_PERCENT} %`, passMiss(r.percent <= TARGET_IDLE_PERCENT)];
+    return [
+      `idle CPU (${mode})`,
+      `${r.files} quiet files, ${r.wallSeconds.toFixed(0)} s`,
+      cpu,
+      '',
+      '',
+      `≤ ${TARGET_IDLE_PERCENT} %`,
+      passMiss(r.percent <= TARGET_IDLE_PERCENT),
+    ];
   });
 }
 
@@ -181,8 +205,20 @@ async function main(): Promise<void> {
     for (const { mode, busyLinesPerSecond } of runs) {
       const stateDir = path.join(tmp, `${busyLinesPerSecond > 0 ? 'busy' : 'idle'}-state-${mode}`);
       mkdirSync(stateDir, { recursive: true });
-      const result = await benchIdle({ cli: CLI, dir: quietDir, stateDir, files: cfg.quietFiles, mode, standin, warmupMs: cfg.idleWarmupMs, idleMs: cfg.idleMs, busyLinesPerSecond, progress });
-      if (result.followed !== null && result.followed !== cfg.quietFiles) throw new BenchFailure(`the ${mode} daemon follows ${result.followed} files, ${cfg.quietFiles} were written`);
+      const result = await benchIdle({
+        cli: CLI,
+        dir: quietDir,
+        stateDir,
+        files: cfg.quietFiles,
+        mode,
+        standin,
+        warmupMs: cfg.idleWarmupMs,
+        idleMs: cfg.idleMs,
+        busyLinesPerSecond,
+        progress,
+      });
+      if (result.followed !== null && result.followed !== cfg.quietFiles)
+        throw new BenchFailure(`the ${mode} daemon follows ${result.followed} files, ${cfg.quietFiles} were written`);
       idle.push(result);
     }
 
@@ -193,7 +229,9 @@ async function main(): Promise<void> {
       `inputs: ${logs.map((l) => `${path.basename(l.path)} ${mib(l.bytes)} (${l.lines} lines, ${l.inserted.length} reports)`).join('; ')}; ` +
         `reports from ${reports.length} real sample blocks; scan/grep/cat: median of ${cfg.repetitions}, page cache warm; MB = 10^6 bytes`,
     );
-    lines.push(`checked: every scan found exactly the inserted reports, at their lines and offsets, with the fingerprints of the sample blocks (${scans.map((s) => `${s.reportsFound}/${s.log.inserted.length}`).join(', ')})`);
+    lines.push(
+      `checked: every scan found exactly the inserted reports, at their lines and offsets, with the fingerprints of the sample blocks (${scans.map((s) => `${s.reportsFound}/${s.log.inserted.length}`).join(', ')})`,
+    );
     lines.push('');
     const startupRow: Row = ['scan start-up', 'empty file', `${startup.ms.toFixed(0)} ms, ${(startup.maxRssKiB / 1024).toFixed(1)} MiB`, '', '', '', ''];
     lines.push(renderTable([...scanRows(scans), startupRow, ...rssRows(scans), ...latencyRows(latency), ...idleRows(idle)]));
@@ -210,9 +248,14 @@ async function main(): Promise<void> {
     const ms = (x: number) => `${x.toFixed(1)} ms`;
     lines.push(
       `latency: report ${latencyReport.origin} appended ${latency.samplesMs.length}× (daemon defaults, RACEWATCH_COMMENT_WINDOW=0), timed from its closing line to the stand-in receiving the request carrying it; ` +
-        `min ${ms(sorted[0]!)}, p90 ${ms(percentile(sorted, 90))}, max ${ms(sorted.at(-1)!)}; slowest: ${sorted.slice(-5).map((x) => x.toFixed(0)).join(', ')} ms; ` +
+        `min ${ms(sorted[0]!)}, p90 ${ms(percentile(sorted, 90))}, max ${ms(sorted.at(-1)!)}; slowest: ${sorted
+          .slice(-5)
+          .map((x) => x.toFixed(0))
+          .join(', ')} ms; ` +
         `closing line → first request of the delivery: p50 ${ms(percentile(latency.firstRequestMs, 50))}, p99 ${ms(percentile(latency.firstRequestMs, 99))}; ` +
-        `requests per sample: ${Object.entries(latency.sequences).map(([seq, n]) => `${n}× [${seq}]`).join('; ')}; ` +
+        `requests per sample: ${Object.entries(latency.sequences)
+          .map(([seq, n]) => `${n}× [${seq}]`)
+          .join('; ')}; ` +
         `first sighting (files the issue, not a sample): ${ms(latency.warmupMs)}, ending with ${latency.warmupPath}`,
     );
     lines.push(
@@ -229,6 +272,8 @@ async function main(): Promise<void> {
 
 main().catch((error: unknown) => {
   killAllStarted();
-  process.stderr.write(`\nBENCH FAILED: ${error instanceof BenchFailure ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.stderr.write(
+    `\nBENCH FAILED: ${error instanceof BenchFailure ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+  );
   process.exit(1);
 });

@@ -3,17 +3,7 @@
  * foreign lines written between a report's lines are skipped instead of breaking it.
  * Grammar: ../shared/reference/race-format-sources.md §1.1 (the Go branch of tsan_report.cpp).
  */
-import type {
-  Access,
-  AbandonedReport,
-  Frame,
-  GoroutineOrigin,
-  ParsedReport,
-  ParserEvent,
-  ReportLine,
-  ReportParser,
-  Stack,
-} from './report.js';
+import type { Access, AbandonedReport, Frame, GoroutineOrigin, ParsedReport, ParserEvent, ReportLine, ReportParser, Stack } from './report.js';
 
 export const GO_RACE_MARKER = 'WARNING: DATA RACE';
 
@@ -47,11 +37,7 @@ const AFTER_REPORT = [
   /^SIG[A-Z]+: /,
 ];
 
-type Section =
-  | { kind: 'preamble' }
-  | { kind: 'access'; stack: Stack }
-  | { kind: 'creation'; stack: Stack }
-  | { kind: 'location' };
+type Section = { kind: 'preamble' } | { kind: 'access'; stack: Stack } | { kind: 'creation'; stack: Stack } | { kind: 'location' };
 
 interface OpenReport {
   markerLine: number;

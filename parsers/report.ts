@@ -57,9 +57,7 @@ export interface AbandonedReport {
   reason: string;
 }
 
-export type ParserEvent =
-  | { type: 'report'; report: ParsedReport }
-  | { type: 'abandoned'; abandoned: AbandonedReport };
+export type ParserEvent = { type: 'report'; report: ParsedReport } | { type: 'abandoned'; abandoned: AbandonedReport };
 
 /** An incremental parser: a pure function of the lines pushed so far, fed one line at a time. */
 export interface ReportParser {

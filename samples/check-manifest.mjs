@@ -104,8 +104,8 @@ const UNWRAP = {
 
 const ACCESS = /^(Read|Write|Previous read|Previous write) at 0x[0-9a-f]+ by (goroutine \d+|main goroutine):$/;
 const CREATED = /^Goroutine \d+ \((running|finished)\) created at:$/;
-const FUNC = /^  (\S.*)\(\)$/;
-const LOC = /^      (\S.*):\d+( \+0x[0-9a-f]+)?$/;
+const FUNC = /^ {2}(\S.*)\(\)$/;
+const LOC = /^ {6}(\S.*):\d+( \+0x[0-9a-f]+)?$/;
 
 function isApplication(fn) {
   if (fn.startsWith('main.')) return true;

@@ -176,7 +176,7 @@ export const DERIVATIONS = [
       return joinLines(
         readLines(this.from).map((l, i) => {
           const stream = l.startsWith('ticker: ') ? 'stdout' : 'stderr';
-          return `{"log":${dockerJsonString(l + '\n')},"stream":"${stream}","time":"${isoNs(c.tick(), i)}"}`;
+          return `{"log":${dockerJsonString(`${l}\n`)},"stream":"${stream}","time":"${isoNs(c.tick(), i)}"}`;
         }),
       );
     },
@@ -246,7 +246,7 @@ export const DERIVATIONS = [
     make() {
       const lines = readLines(this.from);
       const p = lines.findIndex((l) => /^Previous (read|write) at /.test(l));
-      if (p < 0 || !/^  \S.*\(\)$/.test(lines[p + 1]) || !lines[p + 2].startsWith('      ')) {
+      if (p < 0 || !/^ {2}\S.*\(\)$/.test(lines[p + 1]) || !lines[p + 2].startsWith('      ')) {
         throw new Error(`${this.from}: no "Previous ..." section with a frame to cut after`);
       }
       return joinLines(lines.slice(0, p + 3));
@@ -266,7 +266,7 @@ export const DERIVATIONS = [
     what:
       'soakd-build-a1.log up to and including its first "WARNING: DATA RACE" line (the process ' +
       'died right after printing the marker: no access follows), then the whole of ' +
-      'clean-app.log as the restarted service\'s normal output.',
+      "clean-app.log as the restarted service's normal output.",
     make() {
       const lines = readLines(this.from);
       const m = lines.indexOf(MARKER);
@@ -321,11 +321,7 @@ export const DERIVATIONS = [
       const [a, b] = reportRanges(lines)[0];
       const rnd = mulberry32(0x5eed);
       const junk = (n) => Buffer.from(Array.from({ length: n }, () => Math.floor(rnd() * 256)));
-      return Buffer.concat([
-        junk(2048),
-        Buffer.from('\n' + joinLines(lines.slice(a, b + 1)), 'utf8'),
-        junk(2048),
-      ]);
+      return Buffer.concat([junk(2048), Buffer.from(`\n${joinLines(lines.slice(a, b + 1))}`, 'utf8'), junk(2048)]);
     },
     expect: (src) => ({
       reports: 1,
@@ -343,7 +339,7 @@ export function deriveAll({ quiet = false } = {}) {
   for (const d of DERIVATIONS) {
     const data = d.make();
     writeFileSync(path.join(HERE, d.file), data);
-    if (!quiet) console.error(`  ${d.file} (from ${d.from}${d.also ? ' + ' + d.also : ''})`);
+    if (!quiet) console.error(`  ${d.file} (from ${d.from}${d.also ? ` + ${d.also}` : ''})`);
   }
 }
 

@@ -1,4 +1,18 @@
-import { appendFileSync, closeSync, symlinkSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync, writeSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  symlinkSync,
+  copyFileSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -74,7 +88,7 @@ for (const watch of ['events', 'poll'] as const) {
 
     it('reads a file that appears while running from byte 0, however small (a GORACE log_path file)', async () => {
       await following(watch);
-      const reportOnly = LIFETIMES[0]!.split('\n').slice(2, 30).join('\n') + '\n';
+      const reportOnly = `${LIFETIMES[0]!.split('\n').slice(2, 30).join('\n')}\n`;
       writeFileSync(log('soakd.log.race.4242'), reportOnly);
       await waitFor(() => recorded().length === 1, 'the report of the new file');
     });
@@ -146,36 +160,36 @@ for (const watch of ['events', 'poll'] as const) {
       expect(standin.issues(42).some((issue) => (issue.description ?? '').includes('cut off in the log'))).toBe(false);
     });
 
-  it('a symlink moved to a new target is followed, and the old target is drained', async () => {
-    writeFileSync(log('a.log'), LIFETIMES[0]!);
-    symlinkSync('a.log', log('current.log'));
-    await following(watch, { RACEWATCH_PATHS: log('current.log') });
-    await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'reports of the first target');
-    writeFileSync(log('b.log'), LIFETIMES[1]!);
-    symlinkSync('b.log', log('next.log'));
-    renameSync(log('next.log'), log('current.log'));
-    appendFileSync(log('a.log'), LIFETIMES[2]!);
-    await waitFor(() => recorded().length >= 3 * REPORTS_PER_LIFETIME, 'reports of both targets');
-    expectEachOnce(3 * REPORTS_PER_LIFETIME);
-  });
+    it('a symlink moved to a new target is followed, and the old target is drained', async () => {
+      writeFileSync(log('a.log'), LIFETIMES[0]!);
+      symlinkSync('a.log', log('current.log'));
+      await following(watch, { RACEWATCH_PATHS: log('current.log') });
+      await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'reports of the first target');
+      writeFileSync(log('b.log'), LIFETIMES[1]!);
+      symlinkSync('b.log', log('next.log'));
+      renameSync(log('next.log'), log('current.log'));
+      appendFileSync(log('a.log'), LIFETIMES[2]!);
+      await waitFor(() => recorded().length >= 3 * REPORTS_PER_LIFETIME, 'reports of both targets');
+      expectEachOnce(3 * REPORTS_PER_LIFETIME);
+    });
 
-  it('a file replaced while stopped by one with the same first bytes (and maybe the same inode) is read from its start', async () => {
-    writeFileSync(log(), LIFETIMES[0]!);
-    await following(watch);
-    await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'first reports');
-    daemon!.child.kill('SIGTERM');
-    await daemon!.exited;
-    // The first KiB as before (so the saved identity matches), then other content, shorter than the saved position.
-    const sameStart = LIFETIMES[0]!.slice(0, LIFETIMES[0]!.indexOf('\n', 1024) + 1);
-    rmSync(log());
-    writeFileSync(log(), `${sameStart}${LIFETIMES[1]!}${LIFETIMES[2]!}`);
-    expect(sameStart.length + LIFETIMES[1]!.length).toBeGreaterThan(LIFETIMES[0]!.length);
-    await following(watch);
-    // 6 complete reports, plus the report cut off where the copied first KiB ends.
-    await waitFor(() => recorded().length >= 3 * REPORTS_PER_LIFETIME + 1, 'reports of the replacement');
-    expect(daemon!.output()).toContain('reading it from the start');
-    expectEachOnce(3 * REPORTS_PER_LIFETIME + 1);
-  });
+    it('a file replaced while stopped by one with the same first bytes (and maybe the same inode) is read from its start', async () => {
+      writeFileSync(log(), LIFETIMES[0]!);
+      await following(watch);
+      await waitFor(() => recorded().length === REPORTS_PER_LIFETIME, 'first reports');
+      daemon!.child.kill('SIGTERM');
+      await daemon!.exited;
+      // The first KiB as before (so the saved identity matches), then other content, shorter than the saved position.
+      const sameStart = LIFETIMES[0]!.slice(0, LIFETIMES[0]!.indexOf('\n', 1024) + 1);
+      rmSync(log());
+      writeFileSync(log(), `${sameStart}${LIFETIMES[1]!}${LIFETIMES[2]!}`);
+      expect(sameStart.length + LIFETIMES[1]!.length).toBeGreaterThan(LIFETIMES[0]!.length);
+      await following(watch);
+      // 6 complete reports, plus the report cut off where the copied first KiB ends.
+      await waitFor(() => recorded().length >= 3 * REPORTS_PER_LIFETIME + 1, 'reports of the replacement');
+      expect(daemon!.output()).toContain('reading it from the start');
+      expectEachOnce(3 * REPORTS_PER_LIFETIME + 1);
+    });
 
     it('follows a path deleted and created again', async () => {
       writeFileSync(log(), LIFETIMES[0]!);
@@ -206,7 +220,7 @@ for (const watch of ['events', 'poll'] as const) {
 describe('racewatch daemon lifecycle', () => {
   it('polling: a new file is found from its directory changing at the next interval, not only at the periodic listing', async () => {
     await following('poll', { RACEWATCH_RECONCILE_INTERVAL: '1s' });
-    const reportOnly = LIFETIMES[0]!.split('\n').slice(2, 30).join('\n') + '\n';
+    const reportOnly = `${LIFETIMES[0]!.split('\n').slice(2, 30).join('\n')}\n`;
     writeFileSync(log('soakd.log.race.4242'), reportOnly);
     // The listed directories are checked every interval (1 s); the paths are listed anyway only every 150th.
     await waitFor(() => recorded().length === 1, 'the report of the new file', 10_000);
@@ -290,7 +304,7 @@ describe('racewatch daemon lifecycle', () => {
     const writer = openSync(log(), 'a');
     let written = 0;
     let seed = 7;
-    const random = () => ((seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648);
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
     for (let round = 0; round < 50; round += 1) {
       daemon = startDaemon(envFor('events'));
       await new Promise((resolve) => setTimeout(resolve, 50 + random() * 250));

@@ -92,27 +92,37 @@ describe('a state directory racewatch cannot use', () => {
     expect(new Set(ids).size).toBe(ids.length);
   });
 
-  it.skipIf(mountRefused)('the daemon on a disk that fills up stops with exit 2 and one line, and a restart with room files every report once', async () => {
-    const small = tmpfs('size=64k')!;
-    const stateDir = path.join(small, 'state');
-    mkdirSync(stateDir);
-    const file = path.join(mkdtempSync(path.join(scratch, 'logs-')), 'svc.log');
-    writeFileSync(file, '');
-    const daemonEnv = { ...env(stateDir), RACEWATCH_PATHS: file, RACEWATCH_RECONCILE_INTERVAL: '200ms', RACEWATCH_GITLAB_SETTLE: '1s', RACEWATCH_COMMENT_WINDOW: '0' };
-    const daemon = startDaemon(daemonEnv);
-    await waitFor(() => daemon.output().includes('racewatch daemon following'), 'the daemon to start');
-    const filler = path.join(small, 'filler');
-    fillUp(filler);
-    appendFileSync(file, readFileSync(path.join(SAMPLES_DIR, 'logs/soakd-restarts.log')));
-    expect(await daemon.exited).toBe(2);
-    expect(daemon.output()).toMatch(/racewatch: cannot save state to .*: the disk is full/);
-    expect(daemon.output()).not.toMatch(/^\s+at /m);
-    rmSync(filler);
-    const again = startDaemon(daemonEnv);
-    await waitFor(() => recordedOccurrences(standin).length >= 9, 'every report filed after the restart', 30_000);
-    again.child.kill('SIGTERM');
-    expect(await again.exited).toBe(0);
-    const ids = recordedOccurrences(standin);
-    expect(new Set(ids).size).toBe(ids.length);
-  }, 60_000);
+  it.skipIf(mountRefused)(
+    'the daemon on a disk that fills up stops with exit 2 and one line, and a restart with room files every report once',
+    async () => {
+      const small = tmpfs('size=64k')!;
+      const stateDir = path.join(small, 'state');
+      mkdirSync(stateDir);
+      const file = path.join(mkdtempSync(path.join(scratch, 'logs-')), 'svc.log');
+      writeFileSync(file, '');
+      const daemonEnv = {
+        ...env(stateDir),
+        RACEWATCH_PATHS: file,
+        RACEWATCH_RECONCILE_INTERVAL: '200ms',
+        RACEWATCH_GITLAB_SETTLE: '1s',
+        RACEWATCH_COMMENT_WINDOW: '0',
+      };
+      const daemon = startDaemon(daemonEnv);
+      await waitFor(() => daemon.output().includes('racewatch daemon following'), 'the daemon to start');
+      const filler = path.join(small, 'filler');
+      fillUp(filler);
+      appendFileSync(file, readFileSync(path.join(SAMPLES_DIR, 'logs/soakd-restarts.log')));
+      expect(await daemon.exited).toBe(2);
+      expect(daemon.output()).toMatch(/racewatch: cannot save state to .*: the disk is full/);
+      expect(daemon.output()).not.toMatch(/^\s+at /m);
+      rmSync(filler);
+      const again = startDaemon(daemonEnv);
+      await waitFor(() => recordedOccurrences(standin).length >= 9, 'every report filed after the restart', 30_000);
+      again.child.kill('SIGTERM');
+      expect(await again.exited).toBe(0);
+      const ids = recordedOccurrences(standin);
+      expect(new Set(ids).size).toBe(ids.length);
+    },
+    60_000,
+  );
 });

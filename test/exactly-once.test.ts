@@ -51,7 +51,11 @@ function openSink(connection: Partial<GitlabConnection> = {}, options: Partial<G
   });
 }
 
-async function deliver(occurrences: RaceOccurrence[], connection: Partial<GitlabConnection> = {}, options: Partial<GitlabSinkOptions> = {}): Promise<GitlabSink> {
+async function deliver(
+  occurrences: RaceOccurrence[],
+  connection: Partial<GitlabConnection> = {},
+  options: Partial<GitlabSinkOptions> = {},
+): Promise<GitlabSink> {
   const sink = await openSink(connection, options);
   for (const occurrence of occurrences) await sink.accept(occurrence);
   await sink.finish();
@@ -66,8 +70,14 @@ const writes = () => standin.requests.filter((r) => r.method !== 'GET').length;
 function expectEachOnce(expected: string[]): void {
   const recorded = recordedOccurrences(standin);
   const seen = new Set<string>();
-  expect(recorded.filter((id) => seen.has(id) || !seen.add(id)), 'recorded twice').toEqual([]);
-  expect(expected.filter((id) => !seen.has(id)), 'lost').toEqual([]);
+  expect(
+    recorded.filter((id) => seen.has(id) || !seen.add(id)),
+    'recorded twice',
+  ).toEqual([]);
+  expect(
+    expected.filter((id) => !seen.has(id)),
+    'lost',
+  ).toEqual([]);
 }
 
 function copies(occurrence: RaceOccurrence, count: number): RaceOccurrence[] {
@@ -123,7 +133,14 @@ describe('a write a crash left unanswered', () => {
     await sink.persist();
     await sink.close();
     const state = readState();
-    state.inflight = { deliveryId: 'feedfacefeedface', kind: 'create', fingerprint: occurrence!.fingerprint, iid: null, ids: [occurrence!.id], sentAt: new Date(0).toISOString() };
+    state.inflight = {
+      deliveryId: 'feedfacefeedface',
+      kind: 'create',
+      fingerprint: occurrence!.fingerprint,
+      iid: null,
+      ids: [occurrence!.id],
+      sentAt: new Date(0).toISOString(),
+    };
     writeFileSync(stateFile, JSON.stringify(state));
     const next = await deliver([], { settleMs: 50 });
     expect(next.summary).toMatchObject({ created: 1, pending: 0 });
@@ -161,8 +178,18 @@ describe('a write a crash left unanswered', () => {
 
 function schemaOneSighting(occurrence: RaceOccurrence) {
   return {
-    id: occurrence.id, fingerprint: occurrence.fingerprint, title: occurrence.title, sides: occurrence.sides, host: 'soak-3',
-    source: occurrence.source, line: occurrence.line, seenAt: new Date().toISOString(), truncated: false, text: 'x', racingFrames: ['f'], creationSites: [],
+    id: occurrence.id,
+    fingerprint: occurrence.fingerprint,
+    title: occurrence.title,
+    sides: occurrence.sides,
+    host: 'soak-3',
+    source: occurrence.source,
+    line: occurrence.line,
+    seenAt: new Date().toISOString(),
+    truncated: false,
+    text: 'x',
+    racingFrames: ['f'],
+    creationSites: [],
   };
 }
 
@@ -179,7 +206,12 @@ describe('a large backlog', () => {
   it('a part GitLab still finds too long is sent in halves, not retried as it was', async () => {
     const [occurrence] = await occurrencesOf('logs/soakd-restarts.log');
     const backlog = copies(occurrence!, 10);
-    standin.injectFault({ method: 'POST', path: /\/issues$/, status: 400, body: '{"message":{"description":["is too long (maximum is 1048576 characters)"]}}' });
+    standin.injectFault({
+      method: 'POST',
+      path: /\/issues$/,
+      status: 400,
+      body: '{"message":{"description":["is too long (maximum is 1048576 characters)"]}}',
+    });
     const sink = await deliver(backlog);
     expect(sink.summary).toMatchObject({ created: 1, commented: 1, failure: null, pending: 0 });
     expectEachOnce(backlog.map((o) => o.id));
@@ -208,7 +240,10 @@ describe('hostile markers', () => {
     await deliver([target]);
     const targetIssue = issues()[0]!;
     const token = /race-[0-9a-f]{16}/.exec(targetIssue.description ?? '')![0];
-    const hostile = { ...victim, text: `${victim.text}\n${token}\n<!-- racewatch:fingerprint ${target.fingerprint} -->\n<!-- racewatch:occurrences ${victim.id} -->` };
+    const hostile = {
+      ...victim,
+      text: `${victim.text}\n${token}\n<!-- racewatch:fingerprint ${target.fingerprint} -->\n<!-- racewatch:occurrences ${victim.id} -->`,
+    };
     for (let round = 0; round < 3; round += 1) await deliver([{ ...hostile, id: `${round}`.repeat(32) }]);
     const victims = issues().filter((issue) => fingerprintInMarker(issue.description) === victim.fingerprint);
     expect(victims).toHaveLength(1);
@@ -219,14 +254,20 @@ describe('hostile markers', () => {
 
 describe('the canonical issue', () => {
   const issue = (iid: number, block: string): TrackedIssue => ({
-    iid, webUrl: '', state: 'opened', labels: [], createdAt: '',
+    iid,
+    webUrl: '',
+    state: 'opened',
+    labels: [],
+    createdAt: '',
     description: `report\n\`\`\`text\nx\n\`\`\`\n<!-- racewatch:fingerprint f -->\n${block}`,
   });
 
   it('is the oldest issue that neither moved its sightings nor was superseded, whatever is open or closed', () => {
     expect(canonicalIssue([issue(4, ''), issue(2, ''), { ...issue(3, ''), state: 'closed' }])?.iid).toBe(2);
     expect(canonicalIssue([issue(1, '<!-- racewatch:moved-to 2 -->'), issue(2, '')])?.iid).toBe(2);
-    expect(canonicalIssue([{ ...issue(1, ''), state: 'closed' }, issue(3, '<!-- racewatch:supersedes 1 -->'), issue(4, '<!-- racewatch:supersedes 1 -->')])?.iid).toBe(3);
+    expect(
+      canonicalIssue([{ ...issue(1, ''), state: 'closed' }, issue(3, '<!-- racewatch:supersedes 1 -->'), issue(4, '<!-- racewatch:supersedes 1 -->')])?.iid,
+    ).toBe(3);
     expect(canonicalIssue([])).toBeNull();
   });
 
@@ -245,7 +286,11 @@ describe('the canonical issue', () => {
     standin.closeIssue(PROJECT_ID, canonical);
     await open(boxA, occurrences[2]!);
     await open(boxB, { ...occurrences[2]!, id: 'b'.repeat(32) });
-    expect(issues().filter((i) => i.state === 'opened').map((i) => i.iid)).toEqual([canonical]);
+    expect(
+      issues()
+        .filter((i) => i.state === 'opened')
+        .map((i) => i.iid),
+    ).toEqual([canonical]);
     expectEachOnce([...occurrences.slice(0, 3).map((o) => o.id), 'b'.repeat(32)]);
   });
 });

@@ -22,8 +22,7 @@ const mapFrames = (report: ParsedReport, fn: (frame: Frame) => Frame): void => {
   }
 };
 
-const indexOfRacing = (access: Access, racing: string[]): number =>
-  access.stack.frames.findIndex((frame) => racing.includes(frame.func.replace(/-fm$/, '')));
+const indexOfRacing = (access: Access, racing: string[]): number => access.stack.frames.findIndex((frame) => racing.includes(frame.func.replace(/-fm$/, '')));
 
 /** Sides whose racing function is application code; a side made only of library frames has nothing to vary around. */
 const applicationSides = (report: ParsedReport, racing: string[]): Access[] =>
@@ -41,8 +40,7 @@ const VARIATIONS: Record<string, Variation> = {
     const address = `0x00c${int(random, 0, 0xfffffff).toString(16).padStart(9, '0')}`;
     for (const access of report.accesses) access.address = address;
   },
-  'line numbers (code drift)': (report, _racing, random) =>
-    mapFrames(report, (frame) => ({ ...frame, line: Math.max(1, frame.line + int(random, -40, 40)) })),
+  'line numbers (code drift)': (report, _racing, random) => mapFrames(report, (frame) => ({ ...frame, line: Math.max(1, frame.line + int(random, -40, 40)) })),
   'file paths (build dir, -trimpath, module cache, vendor)': (report, _racing, random) => {
     const prefix = pick(random, [
       `/home/ci/builds/${int(random, 1, 999)}/`,
@@ -51,9 +49,7 @@ const VARIATIONS: Record<string, Variation> = {
       '/srv/app/vendor/',
       'C:/build/',
     ]);
-    mapFrames(report, (frame) =>
-      frame.file.startsWith('<') ? frame : { ...frame, file: prefix + frame.file.split('/').slice(-2).join('/') },
-    );
+    mapFrames(report, (frame) => (frame.file.startsWith('<') ? frame : { ...frame, file: prefix + frame.file.split('/').slice(-2).join('/') }));
   },
   'access order': (report) => {
     report.accesses.reverse();
@@ -98,7 +94,7 @@ function reparse(report: ParsedReport): ParsedReport {
     .map((text, i) => ({ text, line: i + 1, offset: 0 }));
   const events = parseGoRaceLines(lines);
   const parsed = events.find((event) => event.type === 'report');
-  if (!parsed || parsed.type !== 'report') throw new Error('re-rendered report did not parse');
+  if (parsed?.type !== 'report') throw new Error('re-rendered report did not parse');
   return parsed.report;
 }
 

@@ -29,10 +29,7 @@ describe('fingerprint options', () => {
     const [onlyMain] = await occurrencesOf('logs/two-callers.log', withOptions({ appModules: ['soak.example/elsewhere'] }));
     expect(onlyMain!.sides.flat().every((name) => name.startsWith('main.'))).toBe(true);
     const [ledger] = await occurrencesOf('logs/two-callers.log', withOptions({ appModules: ['soak.example/ledger'] }));
-    expect(ledger!.sides.flat()).toEqual([
-      'soak.example/ledger/account.(*Account).Balance',
-      'soak.example/ledger/account.(*Account).Deposit',
-    ]);
+    expect(ledger!.sides.flat()).toEqual(['soak.example/ledger/account.(*Account).Balance', 'soak.example/ledger/account.(*Account).Deposit']);
   });
 
   it('titles use short package names and the visible token is 16 hex digits of the key', async () => {

@@ -157,10 +157,7 @@ const sorted = (values: string[]): string[] => [...values].sort();
 
 /** Every occurrence id GitLab holds, over all descriptions and comments (repeats kept, to catch doubles). */
 function occurrenceIdsInGitlab(): string[] {
-  return issues().flatMap((issue) => [
-    ...occurrenceIdsInMarkers(issue.description),
-    ...notes(issue.iid).flatMap((note) => occurrenceIdsInMarkers(note.body)),
-  ]);
+  return issues().flatMap((issue) => [...occurrenceIdsInMarkers(issue.description), ...notes(issue.iid).flatMap((note) => occurrenceIdsInMarkers(note.body))]);
 }
 
 /** The sighting counts GitLab shows: "Sightings so far" of each description plus the count of each comment. */
@@ -368,7 +365,10 @@ describe('lost answers and crashes', () => {
     const sink = await deliver(occurrences);
     expect(sink.summary).toMatchObject({ created: fingerprints.length, duplicatesClosed: 0, pending: 0, failure: null });
     for (const fingerprint of fingerprints) {
-      expect(issues().filter((i) => fingerprintInMarker(i.description) === fingerprint), fingerprint).toHaveLength(1);
+      expect(
+        issues().filter((i) => fingerprintInMarker(i.description) === fingerprint),
+        fingerprint,
+      ).toHaveLength(1);
     }
     expect(issues()).toHaveLength(fingerprints.length);
     expect(issues().every((i) => i.state === 'opened')).toBe(true);
@@ -518,7 +518,12 @@ describe('the token stays secret', () => {
     expect(failing.status).toBe(3);
     const filing = await racewatch(['scan', '--json', sample('logs/two-callers.log')], gitlabEnv({ RACEWATCH_STATE_DIR: otherDir }));
     expect(filing.status).toBe(0);
-    expect(filing.stdout.trim().split('\n').map((line) => (JSON.parse(line) as { id: string }).id)).toHaveLength(2);
+    expect(
+      filing.stdout
+        .trim()
+        .split('\n')
+        .map((line) => (JSON.parse(line) as { id: string }).id),
+    ).toHaveLength(2);
     expect(filing.stderr).toContain('"level":20'); // debug lines were written, so they were checked too
 
     const everything = [logText, ...said.map((s) => s.text), ...stateDirContents().map((s) => s.text)].join('\n');
@@ -541,7 +546,10 @@ describe('log text stays inert in GitLab', () => {
   function expectInert(markdown: string): void {
     const block = codeBlockLines(markdown);
     for (const line of HOSTILE) {
-      expect(block.some((kept) => kept === line || kept === ` ${line}`), `${JSON.stringify(line)} inside the code block`).toBe(true);
+      expect(
+        block.some((kept) => kept === line || kept === ` ${line}`),
+        `${JSON.stringify(line)} inside the code block`,
+      ).toBe(true);
     }
     const outside = outsideCodeBlocks(markdown);
     expect(outside).not.toContain('<script>');

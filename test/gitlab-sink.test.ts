@@ -96,7 +96,9 @@ describe('later sightings', () => {
 });
 
 describe('a race that comes back after its issue was closed', () => {
-  const closeAll = () => issues().forEach((issue) => standin.closeIssue(PROJECT_ID, issue.iid));
+  const closeAll = () => {
+    for (const issue of issues()) standin.closeIssue(PROJECT_ID, issue.iid);
+  };
 
   it('reopens the issue with a comment saying it came back (default policy)', async () => {
     const harness = sinkHarness(standin);
@@ -183,7 +185,7 @@ describe('finding the issue of a fingerprint', () => {
     await Promise.all([boxA.deliver(occurrencesA, { host: 'soak-a' }), boxB.deliver(occurrencesB, { host: 'soak-b' })]);
     const open = issues().filter((issue) => issue.state === 'opened');
     expect(open).toHaveLength(distinctFingerprints(occurrencesA));
-    const closed = issues().filter((issue) => issue.state === "closed");
+    const closed = issues().filter((issue) => issue.state === 'closed');
     expect(closed).toHaveLength(distinctFingerprints(occurrencesA));
     for (const duplicate of closed) {
       const canonical = open.find((issue) => fingerprintInMarker(issue.description) === fingerprintInMarker(duplicate.description))!;
@@ -203,10 +205,7 @@ describe('finding the issue of a fingerprint', () => {
 
 describe('the cap on new issues per run', () => {
   it('files at most the cap, keeps the rest pending and files them next run', async () => {
-    const occurrences = [
-      ...(await occurrencesOf('logs/buffer-race.log')),
-      ...(await occurrencesOf('logs/soakd-build-a1.log')),
-    ];
+    const occurrences = [...(await occurrencesOf('logs/buffer-race.log')), ...(await occurrencesOf('logs/soakd-build-a1.log'))];
     const total = distinctFingerprints(occurrences);
     const harness = sinkHarness(standin);
     const first = await harness.deliver(occurrences, { maxNewIssues: 2 });

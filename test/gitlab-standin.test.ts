@@ -73,7 +73,11 @@ describe('projects', () => {
     const issue = await api.Issues.create(PROJECT_PATH, 'by path');
     expect(issue.project_id).toBe(PROJECT_ID);
     expect(standin.requests.at(-1)!.path).toBe('/api/v4/projects/soak%2Fsvc/issues');
-    await expect(api.Projects.show(PROJECT_PATH)).resolves.toMatchObject({ id: PROJECT_ID, path_with_namespace: PROJECT_PATH, web_url: `${standin.url}/${PROJECT_PATH}` });
+    await expect(api.Projects.show(PROJECT_PATH)).resolves.toMatchObject({
+      id: PROJECT_ID,
+      path_with_namespace: PROJECT_PATH,
+      web_url: `${standin.url}/${PROJECT_PATH}`,
+    });
   });
 
   it('answers 404 "404 Project Not Found" for an unknown project', async () => {
@@ -101,7 +105,12 @@ describe('issues', () => {
     expect(issue).toMatchObject({ iid: 1, project_id: PROJECT_ID, state: 'opened', labels: ['bot', 'race'], closed_at: null, references: { short: '#1' } });
     expect(issue.id).not.toBe(issue.iid);
     expect(issue.web_url).toBe(`${standin.url}/${PROJECT_PATH}/-/issues/1`);
-    expect(standin.labels(PROJECT_ID).map((l) => l.name).sort()).toEqual(['bot', 'race']);
+    expect(
+      standin
+        .labels(PROJECT_ID)
+        .map((l) => l.name)
+        .sort(),
+    ).toEqual(['bot', 'race']);
     expect(standin.issues(PROJECT_ID)[0]).toMatchObject({ title: 'DATA RACE in pkg.Foo', description: 'body', labels: ['bot', 'race'] });
   });
 
@@ -183,8 +192,12 @@ describe('pagination', () => {
 
   it('sends the GitLab pagination headers and a Link header with prev, next, first and last', async () => {
     await createIssues(45);
-    const response = await fetch(`${standin.url}/api/v4/projects/${PROJECT_ID}/issues?per_page=20&page=2&state=all`, { headers: { 'private-token': standin.token } });
-    expect(Object.fromEntries(['x-total', 'x-total-pages', 'x-page', 'x-per-page', 'x-next-page', 'x-prev-page'].map((h) => [h, response.headers.get(h)]))).toEqual({
+    const response = await fetch(`${standin.url}/api/v4/projects/${PROJECT_ID}/issues?per_page=20&page=2&state=all`, {
+      headers: { 'private-token': standin.token },
+    });
+    expect(
+      Object.fromEntries(['x-total', 'x-total-pages', 'x-page', 'x-per-page', 'x-next-page', 'x-prev-page'].map((h) => [h, response.headers.get(h)])),
+    ).toEqual({
       'x-total': '45',
       'x-total-pages': '3',
       'x-page': '2',
@@ -193,7 +206,12 @@ describe('pagination', () => {
       'x-prev-page': '1',
     });
     const link = response.headers.get('link')!;
-    for (const [rel, page] of [['prev', 1], ['next', 3], ['first', 1], ['last', 3]] as const) {
+    for (const [rel, page] of [
+      ['prev', 1],
+      ['next', 3],
+      ['first', 1],
+      ['last', 3],
+    ] as const) {
       expect(link).toContain(`<${standin.url}/api/v4/projects/${PROJECT_ID}/issues?per_page=20&page=${page}&state=all>; rel="${rel}"`);
     }
   });
@@ -205,7 +223,9 @@ describe('pagination', () => {
 
   it('caps per_page at 100', async () => {
     await createIssues(3);
-    await api.Issues.all({ projectId: PROJECT_ID, perPage: 500, page: 1, showExpanded: true }).then(({ paginationInfo }) => expect(paginationInfo.perPage).toBe(100));
+    await api.Issues.all({ projectId: PROJECT_ID, perPage: 500, page: 1, showExpanded: true }).then(({ paginationInfo }) =>
+      expect(paginationInfo.perPage).toBe(100),
+    );
   });
 });
 
@@ -335,7 +355,7 @@ describe('quick actions', () => {
     expect(error.message).toBe('400 Bad request - Could not apply close command.');
   });
 
-  it('stores text without \\r and trailing whitespace, as GitLab\'s extractor does', async () => {
+  it("stores text without \\r and trailing whitespace, as GitLab's extractor does", async () => {
     const issue = await api.Issues.create(PROJECT_ID, 'crlf', { description: 'line one\r\nline two\r\n\n' });
     expect(issue.description).toBe('line one\nline two');
   });
@@ -383,7 +403,7 @@ describe('faults', () => {
     }
   });
 
-  it('500 is not retried and surfaces with status 500 and GitLab\'s message', async () => {
+  it("500 is not retried and surfaces with status 500 and GitLab's message", async () => {
     standin.injectFault({ method: 'POST', path: /\/issues$/, status: 500 });
     const error = await requestError(api.Issues.create(PROJECT_ID, 'boom'));
     expect(error.cause?.response.status).toBe(500);
@@ -453,7 +473,11 @@ describe('revoked token, flaky mode, refused writes', () => {
   it('revokeToken: every request answers 401 {"message":"401 Unauthorized"} until restoreToken', async () => {
     await api.Issues.create(PROJECT_ID, 'before');
     standin.revokeToken();
-    for (const call of [() => api.Projects.show(PROJECT_ID), () => api.Issues.create(PROJECT_ID, 'while revoked'), () => api.Issues.all({ projectId: PROJECT_ID })]) {
+    for (const call of [
+      () => api.Projects.show(PROJECT_ID),
+      () => api.Issues.create(PROJECT_ID, 'while revoked'),
+      () => api.Issues.all({ projectId: PROJECT_ID }),
+    ]) {
       const error = await requestError(call());
       expect(error.cause?.response.status).toBe(401);
       expect(error.message).toBe('401 Unauthorized');

@@ -117,9 +117,15 @@ describe('LineSplitter', () => {
               const context = `round ${round}, chunk ${chunkSize}, cap ${maxLineBytes}, reused: ${Boolean(options.reuse)}`;
               // A line that crosses a chunk boundary is delivered whatever it holds; the reader checks it.
               const delivered = new Set(got.map(key));
-              expect(needleLines.filter((l) => !delivered.has(key(l))), context).toEqual([]);
+              expect(
+                needleLines.filter((l) => !delivered.has(key(l))),
+                context,
+              ).toEqual([]);
               const real = new Set(all.map(key));
-              expect(got.filter((l) => !real.has(key(l))), context).toEqual([]);
+              expect(
+                got.filter((l) => !real.has(key(l))),
+                context,
+              ).toEqual([]);
               if (chunkSize >= 4096) expect(got.length, context).toBeLessThan(needleLines.length + input.length / chunkSize + 2);
             }
           }
@@ -140,4 +146,3 @@ describe('LineSplitter', () => {
     });
   });
 });
-

@@ -44,7 +44,10 @@ describe('go-race parser', () => {
   });
 
   it('a report cut off and followed only by ordinary output is closed after 200 foreign lines, and the next report is intact', () => {
-    const cut = oneReport.slice(0, oneReport.findIndex((l) => l.startsWith('Previous')));
+    const cut = oneReport.slice(
+      0,
+      oneReport.findIndex((l) => l.startsWith('Previous')),
+    );
     const chatter = Array.from({ length: 250 }, (_, i) => `2026/11/23 06:00:00 served request ${i}`);
     const reports = reportsOf([...cut, ...chatter, ...oneReport]);
     expect(reports.map((r) => r.truncated)).toEqual([true, false]);

@@ -20,7 +20,9 @@ describe('racewatch scan (dry run)', () => {
     const result = racewatch(['scan', 'samples/']);
     expect(result.status).toBe(0);
     const total = manifest.reduce((sum, e) => sum + e.reports, 0);
-    expect(result.stdout).toMatch(new RegExp(`^Dry run \\(GitLab not configured\\): ${total} race report\\(s\\), \\d+ distinct race\\(s\\); nothing was filed\\.`));
+    expect(result.stdout).toMatch(
+      new RegExp(`^Dry run \\(GitLab not configured\\): ${total} race report\\(s\\), \\d+ distinct race\\(s\\); nothing was filed\\.`),
+    );
     const entries = result.stdout.match(/^\d+\. would file: Data race: .+ \/ .+$/gm) ?? [];
     const distinct = Number(/(\d+) distinct/.exec(result.stdout)![1]);
     expect(entries).toHaveLength(distinct);
@@ -125,7 +127,19 @@ describe('exit codes and errors', () => {
   it('--help documents every option and exits 0', () => {
     const result = racewatch(['scan', '--help']);
     expect(result.status).toBe(0);
-    for (const option of ['--json', '--dry-run', '--exit-code', '--progress', '--config', '--line-prefix', '--max-line-bytes', '--fingerprint-depth', '--skip-function', '--app-module', '--log-level']) {
+    for (const option of [
+      '--json',
+      '--dry-run',
+      '--exit-code',
+      '--progress',
+      '--config',
+      '--line-prefix',
+      '--max-line-bytes',
+      '--fingerprint-depth',
+      '--skip-function',
+      '--app-module',
+      '--log-level',
+    ]) {
       expect(result.stdout).toContain(option);
     }
   });
@@ -179,7 +193,8 @@ describe('GORACE log_path files', () => {
 
 describe('files that are not logs', () => {
   const dir = path.join(scratch, 'special');
-  const run = (args: string[]) => spawnSync(process.execPath, [CLI, 'scan', ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, LOG_LEVEL: 'info' } });
+  const run = (args: string[]) =>
+    spawnSync(process.execPath, [CLI, 'scan', ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, LOG_LEVEL: 'info' } });
 
   it('a glob matching a link to /dev/zero and a directory holding a FIFO: both skipped with a warning, the logs beside them read', () => {
     mkdirSync(dir, { recursive: true });

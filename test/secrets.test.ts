@@ -225,10 +225,12 @@ describe('the HTTP layer redacts what it reports', () => {
 
   async function failure(conn: GitlabConnection, logged: ReturnType<typeof capture>): Promise<string> {
     const client = createGitlabClient(conn, logged.log, async () => {});
-    const error = await client.call('show project', (api) => api.Projects.show(PROJECT)).then(
-      () => expect.fail('expected a rejection'),
-      (reason: unknown) => reason as Error,
-    );
+    const error = await client
+      .call('show project', (api) => api.Projects.show(PROJECT))
+      .then(
+        () => expect.fail('expected a rejection'),
+        (reason: unknown) => reason as Error,
+      );
     return `${error.message}\n${error.stack ?? ''}\n${logged.text()}`;
   }
 
@@ -326,7 +328,14 @@ describe('a plain http:// GitLab', () => {
   });
 
   it('is not warned about on loopback (127.0.0.0/8, ::1, localhost), nor is https', () => {
-    for (const url of ['http://127.0.0.1:3000', 'http://127.9.8.7', 'http://localhost:8080/gitlab', 'http://LOCALHOST', 'http://[::1]:80', 'https://gitlab.example.com']) {
+    for (const url of [
+      'http://127.0.0.1:3000',
+      'http://127.9.8.7',
+      'http://localhost:8080/gitlab',
+      'http://LOCALHOST',
+      'http://[::1]:80',
+      'https://gitlab.example.com',
+    ]) {
       expect(warnings(url), url).toEqual([]);
     }
   });

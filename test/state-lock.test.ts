@@ -58,7 +58,12 @@ function withLockDir(file: string): string {
 
 function startTimeOf(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  return Number(stat.slice(stat.lastIndexOf(')') + 1).trim().split(/\s+/)[22 - 3]);
+  return Number(
+    stat
+      .slice(stat.lastIndexOf(')') + 1)
+      .trim()
+      .split(/\s+/)[22 - 3],
+  );
 }
 
 /** An owner record as racewatch writes it; by default that of the live process `pid`. */
@@ -92,7 +97,9 @@ async function expectGranted(file: string): Promise<void> {
 }
 
 function lockFilesIn(dir: string): string[] {
-  return readdirSync(dir).filter((name) => name.includes('.lock')).sort();
+  return readdirSync(dir)
+    .filter((name) => name.includes('.lock'))
+    .sort();
 }
 
 interface Contender {

@@ -11,7 +11,13 @@ const dir = () => mkdtempSync(path.join(tmpdir(), 'racewatch-state-test-'));
 describe('state files', () => {
   it('a state file written before a field existed upgrades itself on load', async () => {
     const file = path.join(dir(), 'gitlab-soak_svc.json');
-    const older = { schema: 1, project: 'soak/svc', issues: { 'gorace-v1:ab': { iid: 3, webUrl: 'u', lastCommentAt: null } }, pending: [], delivered: { x: '2026-11-23T06:00:00.000Z' } };
+    const older = {
+      schema: 1,
+      project: 'soak/svc',
+      issues: { 'gorace-v1:ab': { iid: 3, webUrl: 'u', lastCommentAt: null } },
+      pending: [],
+      delivered: { x: '2026-11-23T06:00:00.000Z' },
+    };
     writeFileSync(file, JSON.stringify(older));
     const state = await loadState(file, 'soak/svc');
     expect(state.inflight).toBeNull();

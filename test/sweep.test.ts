@@ -59,7 +59,12 @@ describe('racewatch sweep', () => {
     writeFileSync(log(), lifetimes[2]!);
     const after = await sweep();
     expect(after.reports).toHaveLength(2 * REPORTS_PER_LIFETIME);
-    expect(after.reports.filter((r) => r.source === log('soakd.log.1')).map((r) => r.line as number).every((line) => line > 78)).toBe(true);
+    expect(
+      after.reports
+        .filter((r) => r.source === log('soakd.log.1'))
+        .map((r) => r.line as number)
+        .every((line) => line > 78),
+    ).toBe(true);
   });
 
   it('copytruncate: the copy is recognised by content and only the new content of the truncated file is read', async () => {

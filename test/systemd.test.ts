@@ -182,7 +182,15 @@ describe('daemon and sweep units', () => {
       [...unit.entries()].filter(
         ([key]) =>
           key.startsWith('Service.') &&
-          !['Service.Type', 'Service.ExecStart', 'Service.RestartSec', 'Service.RestartPreventExitStatus', 'Service.TimeoutStartSec', 'Service.Nice', 'Service.IOSchedulingClass'].includes(key),
+          ![
+            'Service.Type',
+            'Service.ExecStart',
+            'Service.RestartSec',
+            'Service.RestartPreventExitStatus',
+            'Service.TimeoutStartSec',
+            'Service.Nice',
+            'Service.IOSchedulingClass',
+          ].includes(key),
       );
     expect(sandbox(units.get('racewatch-sweep.service')!)).toEqual(sandbox(units.get('racewatch.service')!));
   });
@@ -262,7 +270,8 @@ describe('checks on this machine', () => {
   it(`ran: ${names.length} checks${analyze ? '' : ' (systemd-analyze not installed: security rating and verify not run)'}`, () => {
     expect(names.filter((check) => check.endsWith('directives'))).toHaveLength(SERVICES.length);
     const analyzeChecks = names.filter((check) => check.includes('systemd-analyze'));
-    if (analyze) expect(analyzeChecks).toHaveLength(2 * SERVICES.length + 2); // security + verify each, timer verify, calendar
+    if (analyze)
+      expect(analyzeChecks).toHaveLength(2 * SERVICES.length + 2); // security + verify each, timer verify, calendar
     else expect(analyzeChecks).toEqual([]);
     console.info(`systemd unit checks run here:\n  ${names.join('\n  ')}`);
   });

@@ -29,7 +29,9 @@ export function startDaemon(cli: string, env: Record<string, string>, what: stri
   };
   child.stdout!.on('data', collect);
   child.stderr!.on('data', collect);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   return {
     child,
     pid: child.pid!,
@@ -40,14 +42,17 @@ export function startDaemon(cli: string, env: Record<string, string>, what: stri
       const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
       const { code, signal } = await exited;
       clearTimeout(timer);
-      if (code !== 0) throw new BenchFailure(`the ${what} daemon did not stop cleanly on SIGTERM (${signal ?? `exit ${code}`}); its last output:\n${text.slice(-4000)}`);
+      if (code !== 0)
+        throw new BenchFailure(`the ${what} daemon did not stop cleanly on SIGTERM (${signal ?? `exit ${code}`}); its last output:\n${text.slice(-4000)}`);
     },
   };
 }
 
 function assertAlive(daemon: Daemon, what: string): void {
   if (daemon.child.exitCode !== null || daemon.child.signalCode !== null) {
-    throw new BenchFailure(`the ${what} daemon exited (${daemon.child.signalCode ?? `exit ${daemon.child.exitCode}`}); its last output:\n${daemon.output().slice(-4000)}`);
+    throw new BenchFailure(
+      `the ${what} daemon exited (${daemon.child.signalCode ?? `exit ${daemon.child.exitCode}`}); its last output:\n${daemon.output().slice(-4000)}`,
+    );
   }
 }
 
@@ -55,7 +60,8 @@ async function waitUntil(condition: () => boolean, daemon: Daemon, daemonName: s
   const deadline = performance.now() + timeoutMs;
   while (!condition()) {
     assertAlive(daemon, daemonName);
-    if (performance.now() > deadline) throw new BenchFailure(`timed out after ${timeoutMs} ms waiting for ${what}; daemon output:\n${daemon.output().slice(-4000)}`);
+    if (performance.now() > deadline)
+      throw new BenchFailure(`timed out after ${timeoutMs} ms waiting for ${what}; daemon output:\n${daemon.output().slice(-4000)}`);
     await sleep(everyMs);
   }
 }
@@ -158,7 +164,7 @@ export async function benchLatency(opts: {
       const mine = seen.slice(from, hit!.index + 1);
       const firstMs = mine[0]!.at - t0;
       const sequence = mine.map((s) => shortRequest(s.request)).join(', ');
-      hit!.ids.forEach((id) => knownIds.add(id));
+      for (const id of hit!.ids) knownIds.add(id);
       // Let the daemon finish that delivery (the answer, its state file) before the next sighting.
       let count = seen.length;
       let quietSince = performance.now();
@@ -216,7 +222,9 @@ export function writeQuietFiles(dir: string, count: number): void {
   for (let i = 0; i < count; i += 1) {
     const lines: string[] = [];
     for (let j = 0; j < 20; j += 1) {
-      lines.push(`2026/11/23 06:${String(j).padStart(2, '0')}:00.000${String(i % 1000).padStart(3, '0')} request served path=/api/v1/items/${i * 20 + j} status=200 bytes=5120 duration=3.2ms`);
+      lines.push(
+        `2026/11/23 06:${String(j).padStart(2, '0')}:00.000${String(i % 1000).padStart(3, '0')} request served path=/api/v1/items/${i * 20 + j} status=200 bytes=5120 duration=3.2ms`,
+      );
     }
     writeFileSync(path.join(dir, quietFileName(i)), `${lines.join('\n')}\n`);
   }
@@ -250,10 +258,17 @@ export async function benchIdle(opts: {
   let ok = false;
   const writer = busy > 0 ? openSync(path.join(opts.dir, quietFileName(0)), 'a') : null;
   let written = 0;
-  const writing = writer === null ? null : setInterval(() => writeSync(writer, `2026/11/23 07:00:00.000000 request served path=/api/v1/busy/${(written += 1)} status=200\n`), 1000 / busy);
+  const writing =
+    writer === null
+      ? null
+      : setInterval(() => writeSync(writer, `2026/11/23 07:00:00.000000 request served path=/api/v1/busy/${(written += 1)} status=200\n`), 1000 / busy);
   try {
     await waitFollowing(daemon, what);
-    const line = daemon.output().split('\n').find((l) => l.includes('racewatch daemon following')) ?? '';
+    const line =
+      daemon
+        .output()
+        .split('\n')
+        .find((l) => l.includes('racewatch daemon following')) ?? '';
     const followed = /"files":(\d+)/.exec(line)?.[1];
     opts.progress(`${what}: warm-up ${opts.warmupMs / 1000} s`);
     await sleep(opts.warmupMs);
@@ -272,7 +287,16 @@ export async function benchIdle(opts: {
     assertAlive(daemon, what);
     const cpu = cpu1 - cpu0;
     ok = true;
-    return { mode: opts.mode, busyLinesPerSecond: busy, files: opts.files, followed: followed === undefined ? null : Number(followed), cpuSeconds: cpu, wallSeconds, percent: (100 * cpu) / wallSeconds, othersPercent: (100 * others) / wallSeconds };
+    return {
+      mode: opts.mode,
+      busyLinesPerSecond: busy,
+      files: opts.files,
+      followed: followed === undefined ? null : Number(followed),
+      cpuSeconds: cpu,
+      wallSeconds,
+      percent: (100 * cpu) / wallSeconds,
+      othersPercent: (100 * others) / wallSeconds,
+    };
   } finally {
     if (writing) clearInterval(writing);
     if (writer !== null) closeSync(writer);

@@ -45,7 +45,6 @@ const STATUSES = [200, 200, 200, 200, 200, 200, 200, 200, 201, 204, 304, 404, 50
 const TABLES = ['orders', 'sessions', 'items', 'audit_log', 'quotas'];
 const USERS = ['alice', 'bob', 'carol', 'dave', 'erin', 'frank', 'grace', 'heidi'];
 
-
 const pad = (n: number, width: number) => String(n).padStart(width, '0');
 
 class Output {
@@ -123,8 +122,7 @@ export async function generateLogs(opts: GenerateOptions): Promise<GeneratedLog[
   const ordinaryLine = (): string => {
     const pick = int(100);
     const ms = `${int(400)}.${int(10)}`;
-    if (pick < 60)
-      return `request served path=/api/v1/items/${int(100000)} status=${STATUSES[int(STATUSES.length)]} bytes=${int(65536)} duration=${ms}ms`;
+    if (pick < 60) return `request served path=/api/v1/items/${int(100000)} status=${STATUSES[int(STATUSES.length)]} bytes=${int(65536)} duration=${ms}ms`;
     if (pick < 75) return `request served path=/api/v1/users/${int(5000)}/sessions method=GET status=200 bytes=${int(4096)} duration=${ms}ms`;
     if (pick < 85) return `cache refresh shard=${int(64)} keys=${int(100000)} evicted=${int(500)} took=${ms}ms generation=${int(1e6)}`;
     if (pick < 95) return `db query table=${TABLES[int(TABLES.length)]} rows=${int(1000)} duration=${ms}ms pool_in_use=${int(32)}/32 retries=0`;

@@ -25,7 +25,10 @@ export function track(child: ChildProcess): ChildProcess {
 export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const base = Object.fromEntries(
     Object.entries(process.env).filter(
-      ([key]) => !key.startsWith('RACEWATCH_') && !key.startsWith('GITLAB_') && !['LOG_LEVEL', 'CREDENTIALS_DIRECTORY', 'STATE_DIRECTORY', 'BENCH_SMOKE', 'BENCH_SIZE_MB'].includes(key),
+      ([key]) =>
+        !key.startsWith('RACEWATCH_') &&
+        !key.startsWith('GITLAB_') &&
+        !['LOG_LEVEL', 'CREDENTIALS_DIRECTORY', 'STATE_DIRECTORY', 'BENCH_SMOKE', 'BENCH_SIZE_MB'].includes(key),
     ),
   );
   return { ...base, ...extra };
@@ -49,7 +52,11 @@ export interface TimedRun {
  * Runs `cmd args` under `/usr/bin/time -f %M`, its standard output sent to /dev/null, a file, or captured.
  * Standard error is collected (racewatch's logs and GNU time's report).
  */
-export async function runTimed(cmd: string, args: string[], opts: { stdout: 'null' | 'capture' | { file: string }; env?: NodeJS.ProcessEnv }): Promise<TimedRun> {
+export async function runTimed(
+  cmd: string,
+  args: string[],
+  opts: { stdout: 'null' | 'capture' | { file: string }; env?: NodeJS.ProcessEnv },
+): Promise<TimedRun> {
   const outFd = opts.stdout === 'capture' ? null : openSync(opts.stdout === 'null' ? '/dev/null' : opts.stdout.file, 'w');
   const command = [cmd, ...args].join(' ') + (opts.stdout === 'null' ? ' > /dev/null' : opts.stdout === 'capture' ? '' : ` > ${opts.stdout.file}`);
   try {

@@ -42,9 +42,14 @@ export async function fingerprintSampleReports(opts: { cli: string; workDir: str
   const file = path.join(opts.workDir, 'sample-blocks.log');
   writeFileSync(file, opts.reports.map((r) => `${r.lines.join('\n')}\n`).join('bench: between two reports\n'));
   const run = mustSucceed(await runTimed(process.execPath, [opts.cli, 'scan', '--json', file], { stdout: 'capture' }));
-  const found = run.stdout.split('\n').filter(Boolean).map((line) => JSON.parse(line) as { fingerprint: string; title: string; truncated: boolean });
+  const found = run.stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as { fingerprint: string; title: string; truncated: boolean });
   if (found.length !== opts.reports.length || found.some((o) => o.truncated)) {
-    throw new BenchFailure(`the ${opts.reports.length} sample blocks scanned alone gave ${found.length} report(s) (${found.filter((o) => o.truncated).length} truncated)`);
+    throw new BenchFailure(
+      `the ${opts.reports.length} sample blocks scanned alone gave ${found.length} report(s) (${found.filter((o) => o.truncated).length} truncated)`,
+    );
   }
   found.forEach((o, i) => {
     opts.reports[i]!.fingerprint = o.fingerprint;
@@ -63,7 +68,10 @@ interface JsonOccurrence {
 
 /** Fails the bench unless the scan output is exactly the inserted reports, in order, where they were put. */
 function checkOccurrences(log: GeneratedLog, reports: SampleReport[], ndjson: string): number {
-  const found = ndjson.split('\n').filter(Boolean).map((line) => JSON.parse(line) as JsonOccurrence);
+  const found = ndjson
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => JSON.parse(line) as JsonOccurrence);
   const problems: string[] = [];
   if (found.length !== log.inserted.length) problems.push(`found ${found.length} report(s), ${log.inserted.length} were inserted`);
   log.inserted.forEach((want, i) => {
@@ -71,7 +79,8 @@ function checkOccurrences(log: GeneratedLog, reports: SampleReport[], ndjson: st
     if (!got) return;
     const sample = reports[want.report]!;
     const where = `report ${i + 1} (${sample.origin})`;
-    if (got.line !== want.line || got.offset !== want.offset) problems.push(`${where}: at line ${got.line} offset ${got.offset}, inserted at line ${want.line} offset ${want.offset}`);
+    if (got.line !== want.line || got.offset !== want.offset)
+      problems.push(`${where}: at line ${got.line} offset ${got.offset}, inserted at line ${want.line} offset ${want.offset}`);
     if (got.fingerprint !== sample.fingerprint) problems.push(`${where}: fingerprint ${got.fingerprint}, expected ${sample.fingerprint}`);
     if (got.truncated) problems.push(`${where}: flagged truncated`);
   });
@@ -121,6 +130,7 @@ export async function benchStartup(opts: { cli: string; workDir: string; repetit
   const empty = path.join(opts.workDir, 'empty.log');
   writeFileSync(empty, '');
   const runs: TimedRun[] = [];
-  for (let rep = 0; rep < opts.repetitions; rep += 1) runs.push(mustSucceed(await runTimed(process.execPath, [opts.cli, 'scan', '--json', empty], { stdout: 'null', env: cleanEnv() })));
+  for (let rep = 0; rep < opts.repetitions; rep += 1)
+    runs.push(mustSucceed(await runTimed(process.execPath, [opts.cli, 'scan', '--json', empty], { stdout: 'null', env: cleanEnv() })));
   return { ms: median(runs.map((r) => r.wallMs)), maxRssKiB: Math.max(...runs.map((r) => r.maxRssKiB)) };
 }

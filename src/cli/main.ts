@@ -30,11 +30,13 @@ function addSharedOptions(command: Command): Command {
     .option('--max-line-bytes <n>', 'cut lines longer than this (default 1048576) [env: RACEWATCH_MAX_LINE_BYTES]')
     .option('--fingerprint-depth <n>', 'application frames per access in the fingerprint (default 1) [env: RACEWATCH_FINGERPRINT_DEPTH]')
     .option('--skip-function <regex>', 'helper function never used as a racing function; repeatable [env: RACEWATCH_SKIP_FUNCTIONS, comma-separated]', collect)
-    .option('--app-module <prefix>', 'import path prefix of your code; repeatable (default: every non-standard-library package) [env: RACEWATCH_APP_MODULES, comma-separated]', collect)
+    .option(
+      '--app-module <prefix>',
+      'import path prefix of your code; repeatable (default: every non-standard-library package) [env: RACEWATCH_APP_MODULES, comma-separated]',
+      collect,
+    )
     .addOption(
-      new Option('--log-level <level>', 'log verbosity on stderr [env: LOG_LEVEL]').choices([
-        'trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent',
-      ]),
+      new Option('--log-level <level>', 'log verbosity on stderr [env: LOG_LEVEL]').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     );
 }
 
@@ -95,16 +97,18 @@ function buildProgram(): Command {
     .option('--json', 'also print one JSON object per race report read in this sweep on stdout (NDJSON)')
     .option('--dry-run', 'file nothing and move no saved position; print what would be filed')
     .option('--exit-code', 'exit 1 when races were found')
-    .option('--start-at <where>', 'first sweep ever: read existing logs from the "beginning" (default) or only what is added from the "end" on [env: RACEWATCH_START_AT]')
-    .option('--report-timeout <duration>', 'a report still open at the end of a file unchanged for this long is filed as cut off (default 5s) [env: RACEWATCH_REPORT_TIMEOUT]')
+    .option(
+      '--start-at <where>',
+      'first sweep ever: read existing logs from the "beginning" (default) or only what is added from the "end" on [env: RACEWATCH_START_AT]',
+    )
+    .option(
+      '--report-timeout <duration>',
+      'a report still open at the end of a file unchanged for this long is filed as cut off (default 5s) [env: RACEWATCH_REPORT_TIMEOUT]',
+    )
     .addHelpText('after', EXIT_HELP)
     .action(async (paths: string[], options: Record<string, unknown>) => {
       const { runSweep } = await import('./sweep.js');
-      process.exitCode = await runSweep(
-        paths,
-        { ...commonFlags(options), startAt: options.startAt, reportTimeout: options.reportTimeout },
-        processIo(),
-      );
+      process.exitCode = await runSweep(paths, { ...commonFlags(options), startAt: options.startAt, reportTimeout: options.reportTimeout }, processIo());
     });
   addSharedOptions(
     program
@@ -119,10 +123,7 @@ function buildProgram(): Command {
     .addHelpText('after', EXIT_HELP)
     .action(async (options: Record<string, unknown>) => {
       const { runDaemon } = await import('./daemon.js');
-      process.exitCode = await runDaemon(
-        { ...commonFlags(options), startAt: options.startAt, reportTimeout: options.reportTimeout },
-        processIo(),
-      );
+      process.exitCode = await runDaemon({ ...commonFlags(options), startAt: options.startAt, reportTimeout: options.reportTimeout }, processIo());
     });
   return program;
 }

@@ -38,9 +38,7 @@ export async function runScan(paths: string[], flags: ScanFlags, io: CommandIo):
   const progress = chooseProgress(files, wantProgress, io.stderr);
   let bytesBefore = 0;
   for (const file of files) {
-    const done = await scanFile(file, io.stdin, extractOptions(settings), handle, log, totals, (bytes) =>
-      progress?.update(bytesBefore + bytes, file.path),
-    );
+    const done = await scanFile(file, io.stdin, extractOptions(settings), handle, log, totals, (bytes) => progress?.update(bytesBefore + bytes, file.path));
     if (done === null) totals.failedFiles += 1;
     else bytesBefore += done;
   }

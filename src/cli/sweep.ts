@@ -45,7 +45,11 @@ export async function runSweep(paths: string[], flags: SweepFlags, io: CommandIo
     const totals = emptyTotals();
     totals.failedFiles = errors.length;
     const handle = eventHandler(sink, log, totals);
-    const identities = await identifyAll(files.map((f) => f.path), log, totals);
+    const identities = await identifyAll(
+      files.map((f) => f.path),
+      log,
+      totals,
+    );
     const { next, unclaimed } = await sweepFiles(identities, saved, settings, handle, log, totals);
     await sink.finish();
     const untouched = unclaimed.filter((c) => !next.some((n) => n.path === c.path));

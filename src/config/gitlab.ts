@@ -16,7 +16,8 @@ export function gitlabConnectionFrom(settings: Settings, env: NodeJS.ProcessEnv)
   const token = readToken(settings, env);
   const given = [settings.gitlabUrl, token, settings.gitlabProject].filter((value) => value !== undefined).length;
   if (given === 0) return null;
-  if (!settings.gitlabUrl) throw new ConfigError('GITLAB_URL is not set, but other GitLab settings are: set it to your GitLab, e.g. https://gitlab.example.com');
+  if (!settings.gitlabUrl)
+    throw new ConfigError('GITLAB_URL is not set, but other GitLab settings are: set it to your GitLab, e.g. https://gitlab.example.com');
   // loadSettings refused such a URL already; checked again for settings put together some other way.
   const urlProblem = gitlabUrlProblem(settings.gitlabUrl);
   if (urlProblem) throw new ConfigError(`GITLAB_URL: ${urlProblem} (got ${JSON.stringify(showGitlabUrl(settings.gitlabUrl))})`);

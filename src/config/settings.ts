@@ -65,7 +65,13 @@ const regex = z.pipe(
   }),
 );
 const list = z.pipe(
-  z.union([z.array(z.string()), z.pipe(z.string(), z.transform((text) => text.split(',')))]),
+  z.union([
+    z.array(z.string()),
+    z.pipe(
+      z.string(),
+      z.transform((text) => text.split(',')),
+    ),
+  ]),
   z.transform((items) => items.map((item) => item.trim()).filter((item) => item.length > 0)),
 );
 const duration = z.pipe(
@@ -113,9 +119,7 @@ const SETTINGS = {
   metricsPort: { env: 'RACEWATCH_METRICS_PORT', schema: integer(0).check(z.maximum(65535, 'must be a TCP port')), fallback: undefined },
   metricsHost: {
     env: 'RACEWATCH_METRICS_HOST',
-    schema: z.string().check(
-      z.refine((host) => ['127.0.0.1', '::1', 'localhost'].includes(host) || host.startsWith('127.'), 'must be a loopback address'),
-    ),
+    schema: z.string().check(z.refine((host) => ['127.0.0.1', '::1', 'localhost'].includes(host) || host.startsWith('127.'), 'must be a loopback address')),
     fallback: '127.0.0.1',
   },
   // Shown masked in errors: a URL may carry a user name and password (which racewatch refuses).
@@ -144,11 +148,7 @@ export const SETTING_ENV_NAMES: Record<SettingName, string> = Object.fromEntries
   Object.entries(SETTINGS).map(([name, setting]) => [name, setting.env]),
 ) as Record<SettingName, string>;
 
-export function loadSettings(
-  env: NodeJS.ProcessEnv,
-  flags: SettingOverrides,
-  configFile: string | undefined = env.RACEWATCH_CONFIG,
-): Settings {
+export function loadSettings(env: NodeJS.ProcessEnv, flags: SettingOverrides, configFile: string | undefined = env.RACEWATCH_CONFIG): Settings {
   const fromFile = configFile ? readConfigFile(configFile) : {};
   const settings: Record<string, unknown> = {};
   for (const [name, setting] of Object.entries(SETTINGS) as [SettingName, (typeof SETTINGS)[SettingName]][]) {

@@ -145,19 +145,21 @@ export class Follower {
     if (PASS_RANK[kind] > PASS_RANK[this.queuedKind]) this.queuedKind = kind;
     if (this.queued) return;
     this.queued = true;
-    this.running = this.running.then(async () => {
-      const [queuedKind, queuedFiles] = [this.queuedKind, this.queuedFiles];
-      this.queued = false;
-      this.queuedKind = 'probe';
-      this.queuedFiles = null;
-      if (!this.stopped) await this.reconcileNow(queuedKind, queuedKind === 'probe' ? queuedFiles : null);
-    }).catch((error: unknown) => {
-      // Reading and saving go on only from a saved state: rather than skip a batch, stop following.
-      this.stopped = true;
-      this.failed = true;
-      if (this.timer) clearInterval(this.timer);
-      this.options.onFailure(error);
-    });
+    this.running = this.running
+      .then(async () => {
+        const [queuedKind, queuedFiles] = [this.queuedKind, this.queuedFiles];
+        this.queued = false;
+        this.queuedKind = 'probe';
+        this.queuedFiles = null;
+        if (!this.stopped) await this.reconcileNow(queuedKind, queuedKind === 'probe' ? queuedFiles : null);
+      })
+      .catch((error: unknown) => {
+        // Reading and saving go on only from a saved state: rather than skip a batch, stop following.
+        this.stopped = true;
+        this.failed = true;
+        if (this.timer) clearInterval(this.timer);
+        this.options.onFailure(error);
+      });
   }
 
   private startFileEvents(): Promise<FileEvents> {

@@ -1,12 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Access, Frame } from '../../parsers/report.js';
-import {
-  isStandardLibrary,
-  isWrapperFrame,
-  normalizeFunctionName,
-  packagePath,
-  shortFunctionName,
-} from './go-names.js';
+import { isStandardLibrary, isWrapperFrame, normalizeFunctionName, packagePath, shortFunctionName } from './go-names.js';
 
 export const FINGERPRINT_VERSION = 'gorace-v1';
 export const TITLE_MAX_CHARS = 255;

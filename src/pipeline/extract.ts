@@ -156,11 +156,7 @@ export class RaceExtractor {
 }
 
 /** A whole source, start to end, as a stream of events (the one-off scan). */
-export async function* extractRaces(
-  source: string,
-  chunks: AsyncIterable<Buffer>,
-  options: ExtractOptions,
-): AsyncGenerator<ExtractEvent, ExtractSummary> {
+export async function* extractRaces(source: string, chunks: AsyncIterable<Buffer>, options: ExtractOptions): AsyncGenerator<ExtractEvent, ExtractSummary> {
   const extractor = new RaceExtractor(source, options);
   for await (const chunk of chunks) {
     yield* extractor.push(chunk);

@@ -46,9 +46,7 @@ function newSighting(occurrence: RaceOccurrence): Sighting {
 }
 
 function render(sightings: Sighting[], occurrences: number): string {
-  const lines = [
-    `Dry run (GitLab not configured): ${occurrences} race report(s), ${sightings.length} distinct race(s); nothing was filed.`,
-  ];
+  const lines = [`Dry run (GitLab not configured): ${occurrences} race report(s), ${sightings.length} distinct race(s); nothing was filed.`];
   sightings.forEach((sighting, index) => {
     lines.push('', `${index + 1}. would file: ${sighting.title}`);
     lines.push(`   fingerprint ${sighting.fingerprint} (${issueToken(sighting.fingerprint)})`);

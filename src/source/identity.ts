@@ -16,7 +16,6 @@ export interface FileIdentity {
   head: Buffer;
 }
 
-
 export async function identify(path: string): Promise<FileIdentity> {
   try {
     const info = await stat(path);

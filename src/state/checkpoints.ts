@@ -75,9 +75,7 @@ function headsAgree(saved: Buffer, current: Buffer): boolean {
  * renamed), else the same content under another inode (a rotated copy or its gzip).
  */
 export function findCheckpoint(checkpoints: Checkpoint[], identity: FileIdentity): Checkpoint | null {
-  const sameInode = checkpoints.find(
-    (c) => c.dev === identity.dev && c.ino === identity.ino && headsAgree(Buffer.from(c.head, 'base64'), identity.head),
-  );
+  const sameInode = checkpoints.find((c) => c.dev === identity.dev && c.ino === identity.ino && headsAgree(Buffer.from(c.head, 'base64'), identity.head));
   if (sameInode) return sameInode;
   return (
     checkpoints.find((c) => {

@@ -118,7 +118,10 @@ async function settle(lock: LockFiles, mine: number): Promise<Outcome> {
   for (let wait = 0; ; wait += 1) {
     const present = await lock.numbers();
     if (highest(present) > mine) return { kind: 'outbid' };
-    const holder = await liveOwnerAmong(lock, present.filter((n) => n !== mine));
+    const holder = await liveOwnerAmong(
+      lock,
+      present.filter((n) => n !== mine),
+    );
     if (holder === null) return { kind: 'held' };
     // A lower live owner is either a holder (it stays) or a contender that will see our number and step aside.
     if (wait >= MAX_WAITS) return { kind: 'blocked', pid: holder };
@@ -165,7 +168,10 @@ async function processStartTime(pid: number | 'self'): Promise<number | null> {
     return null;
   }
   // Field 2, the command name, is in parentheses and may itself hold spaces and ')'; field 3 follows the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 1).trim().split(/\s+/);
+  const fields = stat
+    .slice(stat.lastIndexOf(')') + 1)
+    .trim()
+    .split(/\s+/);
   const startTime = Number(fields[22 - 3]);
   return Number.isSafeInteger(startTime) ? startTime : null;
 }

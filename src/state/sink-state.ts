@@ -81,15 +81,17 @@ const anySchema = z.union([
       delivered: z.record(z.string(), z.string()),
       inflight: z._default(schemaOneInflight, null),
     }),
-    z.transform((old): SinkState => ({
-      ...old,
-      schema: STATE_SCHEMA_VERSION,
-      inflight:
-        old.inflight && old.inflight.iid !== null
-          ? { ...old.inflight, deliveryId: LEGACY_DELIVERY_ID, kind: 'note', sentAt: new Date(0).toISOString() }
-          : null,
-      settling: [],
-    })),
+    z.transform(
+      (old): SinkState => ({
+        ...old,
+        schema: STATE_SCHEMA_VERSION,
+        inflight:
+          old.inflight && old.inflight.iid !== null
+            ? { ...old.inflight, deliveryId: LEGACY_DELIVERY_ID, kind: 'note', sentAt: new Date(0).toISOString() }
+            : null,
+        settling: [],
+      }),
+    ),
   ),
 ]);
 

@@ -38,8 +38,10 @@ export async function waitFor(condition: () => boolean, what: string, timeoutMs 
 
 /** Every occurrence id GitLab holds, in issue descriptions and comments, with repeats. */
 export function recordedOccurrences(standin: GitlabStandin, projectId = 42): string[] {
-  return standin.issues(projectId).flatMap((issue) => [
-    ...occurrenceIdsInMarkers(issue.description),
-    ...standin.notes(projectId, issue.iid).flatMap((note) => occurrenceIdsInMarkers(note.body)),
-  ]);
+  return standin
+    .issues(projectId)
+    .flatMap((issue) => [
+      ...occurrenceIdsInMarkers(issue.description),
+      ...standin.notes(projectId, issue.iid).flatMap((note) => occurrenceIdsInMarkers(note.body)),
+    ]);
 }

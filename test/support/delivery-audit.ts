@@ -56,7 +56,11 @@ export function audit(standin: GitlabStandin, expectedIds: Iterable<string>, pro
  */
 export function auditProblems(result: Audit, expected: ExpectedOccurrence[], options: { closedFingerprints?: string[] } = {}): string[] {
   const fingerprintOf = new Map(expected.map((o) => [o.id, o.fingerprint]));
-  const show = (ids: string[]) => ids.slice(0, 8).map((id) => `${id.slice(0, 12)} (${short(fingerprintOf.get(id))})`).join(', ') + (ids.length > 8 ? ', …' : '');
+  const show = (ids: string[]) =>
+    ids
+      .slice(0, 8)
+      .map((id) => `${id.slice(0, 12)} (${short(fingerprintOf.get(id))})`)
+      .join(', ') + (ids.length > 8 ? ', …' : '');
   const problems: string[] = [];
   if (result.lost.length > 0) problems.push(`lost ${result.lost.length} of ${expected.length} sightings: ${show(result.lost)}`);
   if (result.twice.length > 0) problems.push(`recorded twice or more: ${result.twice.length} sightings: ${show(result.twice)}`);
@@ -65,7 +69,8 @@ export function auditProblems(result: Audit, expected: ExpectedOccurrence[], opt
   for (const fingerprint of new Set([...expected.map((o) => o.fingerprint), ...result.openIssuesPerFingerprint.keys()])) {
     const open = result.openIssuesPerFingerprint.get(fingerprint) ?? [];
     const want = closed.has(fingerprint) ? 0 : 1;
-    if (open.length !== want) problems.push(`${short(fingerprint)}: ${open.length} open issues (${open.map((iid) => `#${iid}`).join(', ') || 'none'}), want ${want}`);
+    if (open.length !== want)
+      problems.push(`${short(fingerprint)}: ${open.length} open issues (${open.map((iid) => `#${iid}`).join(', ') || 'none'}), want ${want}`);
   }
   return problems;
 }
@@ -74,10 +79,14 @@ export function auditProblems(result: Audit, expected: ExpectedOccurrence[], opt
 export async function waitUntilRecorded(standin: GitlabStandin, expectedIds: Iterable<string>, timeoutMs: number, projectId = 42): Promise<boolean> {
   const expected = [...expectedIds];
   try {
-    await waitFor(() => {
-      const recorded = new Set(recordedOccurrences(standin, projectId));
-      return expected.every((id) => recorded.has(id));
-    }, 'every expected sighting in GitLab', timeoutMs);
+    await waitFor(
+      () => {
+        const recorded = new Set(recordedOccurrences(standin, projectId));
+        return expected.every((id) => recorded.has(id));
+      },
+      'every expected sighting in GitLab',
+      timeoutMs,
+    );
     return true;
   } catch {
     return false;

@@ -28,8 +28,5 @@ function creationHeader(creation: GoroutineOrigin): string {
 
 function stackLines(stack: Stack): string[] {
   if (stack.lost) return ['  [failed to restore the stack]'];
-  return stack.frames.flatMap((frame, index) => [
-    `  ${frame.func}()`,
-    `      ${frame.file}:${frame.line} +0x${(index * 0x14 + 0x1c).toString(16)}`,
-  ]);
+  return stack.frames.flatMap((frame, index) => [`  ${frame.func}()`, `      ${frame.file}:${frame.line} +0x${(index * 0x14 + 0x1c).toString(16)}`]);
 }

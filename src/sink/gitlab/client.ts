@@ -1,13 +1,7 @@
 import { Gitlab } from '@gitbeaker/rest';
 import pRetry, { AbortError } from 'p-retry';
 import type { Logger } from '../../log/logger.js';
-import {
-  GitlabConfigurationError,
-  GitlabHttpError,
-  GitlabStoppedError,
-  GitlabUnavailableError,
-  isRetryable,
-} from './errors.js';
+import { GitlabConfigurationError, GitlabHttpError, GitlabStoppedError, GitlabUnavailableError, isRetryable } from './errors.js';
 import { countGitlabError } from '../../observability/metrics.js';
 import { singleAttemptRequester } from './requester.js';
 
@@ -159,7 +153,9 @@ function classify(error: unknown, connection: GitlabConnection): unknown {
     return new GitlabConfigurationError(`GitLab rejected the token (401)${said}: check GITLAB_TOKEN or GITLAB_TOKEN_FILE`);
   }
   if (error.status === 403) {
-    return new GitlabConfigurationError(`the token may not do this in project ${connection.project} (403)${said}: it needs the api scope and Reporter access or more`);
+    return new GitlabConfigurationError(
+      `the token may not do this in project ${connection.project} (403)${said}: it needs the api scope and Reporter access or more`,
+    );
   }
   if (error.status === 404 && /project/i.test(error.detail)) {
     return new GitlabConfigurationError(`GitLab has no project ${connection.project} visible to this token (404)${said}: check GITLAB_PROJECT`);

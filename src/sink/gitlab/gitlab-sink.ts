@@ -61,7 +61,10 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
       } catch (error) {
         if (!(error instanceof GitlabHttpError)) throw error;
         summary.failure = error;
-        log.error({ fingerprint, status: error.status }, `could not deliver ${sightings.length} sighting(s) of ${fingerprint}: ${error.message}; they stay pending`);
+        log.error(
+          { fingerprint, status: error.status },
+          `could not deliver ${sightings.length} sighting(s) of ${fingerprint}: ${error.message}; they stay pending`,
+        );
       }
     }
   }

@@ -40,8 +40,17 @@ export interface DeliverySummary {
 
 export function emptySummary(): DeliverySummary {
   return {
-    received: 0, alreadyDelivered: 0, created: 0, commented: 0, reopened: 0,
-    duplicatesClosed: 0, ignored: 0, pending: 0, overCap: 0, heldForWindow: 0, failure: null,
+    received: 0,
+    alreadyDelivered: 0,
+    created: 0,
+    commented: 0,
+    reopened: 0,
+    duplicatesClosed: 0,
+    ignored: 0,
+    pending: 0,
+    overCap: 0,
+    heldForWindow: 0,
+    failure: null,
   };
 }
 

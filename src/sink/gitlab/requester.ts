@@ -95,8 +95,8 @@ function retryAfterSeconds(response: Response): number | null {
 
 /** The requester of one client: `stop` abandons every request of that client at once. */
 export function singleAttemptRequester(stop: AbortSignal): ReturnType<typeof createRequesterFn> {
-  return createRequesterFn(
-    (_serviceOptions: unknown, requestOptions: unknown) => Promise.resolve(requestOptions as Record<string, unknown>),
-    ((endpoint: string, options: RequestOptions = {}) => singleAttempt(endpoint, options, stop)) as never,
-  );
+  return createRequesterFn((_serviceOptions: unknown, requestOptions: unknown) => Promise.resolve(requestOptions as Record<string, unknown>), ((
+    endpoint: string,
+    options: RequestOptions = {},
+  ) => singleAttempt(endpoint, options, stop)) as never);
 }

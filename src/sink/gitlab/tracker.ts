@@ -53,9 +53,9 @@ export class IssueTracker {
   /** Creates the labels racewatch puts on issues, if the project lacks them. */
   async ensureLabels(): Promise<void> {
     for (const name of this.labels) {
-      const existing = (await this.client.call('list labels', (api) =>
-        api.ProjectLabels.all(this.project, { search: name }),
-      )) as unknown as Array<{ name: string }>;
+      const existing = (await this.client.call('list labels', (api) => api.ProjectLabels.all(this.project, { search: name }))) as unknown as Array<{
+        name: string;
+      }>;
       if (existing.some((label) => label.name === name)) continue;
       try {
         await this.client.call('create label', (api) =>
@@ -75,16 +75,16 @@ export class IssueTracker {
 
   private async search(api: GitlabApi, fingerprint: string): Promise<TrackedIssue[]> {
     const candidates = (await api.Issues.all({
-        projectId: this.project,
-        labels: this.labels.join(','),
-        search: issueToken(fingerprint),
-        in: 'description',
-        state: 'all',
-        orderBy: 'created_at',
-        sort: 'asc',
-        perPage: CANDIDATES_PER_LOOKUP,
-        maxPages: 1,
-      } as never)) as unknown as IssueEntity[];
+      projectId: this.project,
+      labels: this.labels.join(','),
+      search: issueToken(fingerprint),
+      in: 'description',
+      state: 'all',
+      orderBy: 'created_at',
+      sort: 'asc',
+      perPage: CANDIDATES_PER_LOOKUP,
+      maxPages: 1,
+    } as never)) as unknown as IssueEntity[];
     return candidates
       .map(toTracked)
       .filter((issue) => fingerprintInMarker(issue.description) === fingerprint)
@@ -104,9 +104,7 @@ export class IssueTracker {
 
   /** Sends one create; the caller decides whether a failed attempt may be sent again (see exactly-once.ts). */
   async createOnce(title: string, description: string): Promise<TrackedIssue> {
-    const entity = await this.client.attempt('create issue', (api) =>
-      api.Issues.create(this.project, title, { description, labels: this.labels.join(',') }),
-    );
+    const entity = await this.client.attempt('create issue', (api) => api.Issues.create(this.project, title, { description, labels: this.labels.join(',') }));
     return toTracked(entity as unknown as IssueEntity);
   }
 
@@ -126,17 +124,16 @@ export class IssueTracker {
   }
 
   private async noteBodies(iid: number, query: object): Promise<string[]> {
-    const notes = (await this.client.call('list comments', (api) =>
-      api.IssueNotes.all(this.project, iid, query as never),
-    )) as unknown as Array<{ body?: string; system?: boolean }>;
+    const notes = (await this.client.call('list comments', (api) => api.IssueNotes.all(this.project, iid, query as never))) as unknown as Array<{
+      body?: string;
+      system?: boolean;
+    }>;
     return notes.filter((note) => !note.system).map((note) => note.body ?? '');
   }
 
   /** Rewrites the description and closes in one request, so a duplicate is never left half moved. */
   async closeWithDescription(iid: number, description: string): Promise<void> {
-    await this.client.call('close duplicate issue', (api) =>
-      api.Issues.edit(this.project, iid, { description, stateEvent: 'close' }),
-    );
+    await this.client.call('close duplicate issue', (api) => api.Issues.edit(this.project, iid, { description, stateEvent: 'close' }));
   }
 
   async setState(iid: number, stateEvent: 'close' | 'reopen'): Promise<void> {

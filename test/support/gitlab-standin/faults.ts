@@ -111,7 +111,8 @@ export class FlakyFaults {
     const unknown = mode.kinds.filter((kind) => !FLAKY_KINDS.includes(kind));
     if (mode.kinds.length === 0 || unknown.length > 0) throw new Error(`flaky kinds must be some of ${FLAKY_KINDS.join(', ')}; got ${mode.kinds.join(', ')}`);
     this.slowWriteMs = mode.slowWriteMs ?? [1000, 3000];
-    if (!(this.slowWriteMs[0] >= 0 && this.slowWriteMs[1] >= this.slowWriteMs[0])) throw new Error(`slowWriteMs must be [min, max], got ${this.slowWriteMs.join(', ')}`);
+    if (!(this.slowWriteMs[0] >= 0 && this.slowWriteMs[1] >= this.slowWriteMs[0]))
+      throw new Error(`slowWriteMs must be [min, max], got ${this.slowWriteMs.join(', ')}`);
     this.random = seededRandom(mode.seed);
   }
 

@@ -9,8 +9,30 @@ import type { StoredIssue } from './types.js';
 
 const TITLE_MAX_CHARS = 255;
 const DESCRIPTION_MAX_BYTES = 1_048_576;
-const ORDER_BY = ['created_at', 'updated_at', 'title', 'priority', 'due_date', 'relative_position', 'label_priority', 'milestone_due', 'popularity', 'weight'] as const;
-const UPDATE_PARAMS = ['title', 'description', 'labels', 'add_labels', 'remove_labels', 'state_event', 'assignee_ids', 'confidential', 'due_date', 'milestone_id'];
+const ORDER_BY = [
+  'created_at',
+  'updated_at',
+  'title',
+  'priority',
+  'due_date',
+  'relative_position',
+  'label_priority',
+  'milestone_due',
+  'popularity',
+  'weight',
+] as const;
+const UPDATE_PARAMS = [
+  'title',
+  'description',
+  'labels',
+  'add_labels',
+  'remove_labels',
+  'state_event',
+  'assignee_ids',
+  'confidential',
+  'due_date',
+  'milestone_id',
+];
 
 type IssueFilter = (issue: StoredIssue) => boolean;
 
@@ -71,7 +93,12 @@ export function updateIssue(ctx: ProjectContext): Reply {
   return { status: 200, body: renderIssue(ctx, issue) };
 }
 
-export function recordQuickActions(store: Store, issue: StoredIssue, outcomes: Array<{ name: string; arg: string | null; applied: boolean }>, source: 'description' | 'note' = 'description'): void {
+export function recordQuickActions(
+  store: Store,
+  issue: StoredIssue,
+  outcomes: Array<{ name: string; arg: string | null; applied: boolean }>,
+  source: 'description' | 'note' = 'description',
+): void {
   for (const { name, arg, applied } of outcomes) {
     store.quickActions.push({ projectId: issue.projectId, issueIid: issue.iid, source, command: name, arg, applied });
   }
@@ -155,7 +182,12 @@ function dateFilters(ctx: ProjectContext): IssueFilter[] {
     const limit = bound(name);
     return (issue) => limit === undefined || Date.parse(issue[key]) <= limit;
   };
-  return [after('created_after', 'createdAt'), before('created_before', 'createdAt'), after('updated_after', 'updatedAt'), before('updated_before', 'updatedAt')];
+  return [
+    after('created_after', 'createdAt'),
+    before('created_before', 'createdAt'),
+    after('updated_after', 'updatedAt'),
+    before('updated_before', 'updatedAt'),
+  ];
 }
 
 function compare(a: string, b: string): number {

@@ -6,8 +6,16 @@ import { BOT_USERNAME } from './store.js';
 
 // Gitlab::Color accepts hex codes and CSS colour names (stored as hex); a few common names suffice here.
 const NAMED_COLORS: Record<string, string> = {
-  black: '#000000', blue: '#0000ff', gray: '#808080', green: '#008000', grey: '#808080',
-  orange: '#ffa500', purple: '#800080', red: '#ff0000', white: '#ffffff', yellow: '#ffff00',
+  black: '#000000',
+  blue: '#0000ff',
+  gray: '#808080',
+  green: '#008000',
+  grey: '#808080',
+  orange: '#ffa500',
+  purple: '#800080',
+  red: '#ff0000',
+  white: '#ffffff',
+  yellow: '#ffff00',
 };
 
 export function listLabels(ctx: ProjectContext): Reply {
