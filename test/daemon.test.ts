@@ -118,6 +118,20 @@ for (const watch of ['events', 'poll'] as const) {
       expectEachOnce(3 * REPORTS_PER_LIFETIME);
     });
 
+    it('copytruncate with an O_APPEND writer: a report written after the truncate, smaller than before, is read at the next check', async () => {
+      writeFileSync(log(), LIFETIMES[0]! + LIFETIMES[1]!);
+      await following(watch, { RACEWATCH_RECONCILE_INTERVAL: '1s' });
+      await waitFor(() => recorded().length === 2 * REPORTS_PER_LIFETIME, 'reports before the copy');
+      copyFileSync(log(), log('soakd.log.1'));
+      // The copy changes the directory, which makes the next pass stat every file; the truncate does not.
+      await new Promise((resolve) => setTimeout(resolve, 2500));
+      truncateSync(log(), 0);
+      appendFileSync(log(), LIFETIMES[2]!);
+      // The periodic stat of every file comes only every 15 intervals (15 s here): this bound is below it.
+      await waitFor(() => recorded().length >= 3 * REPORTS_PER_LIFETIME, 'the report after the truncate', 10_000);
+      expectEachOnce(3 * REPORTS_PER_LIFETIME);
+    });
+
     it('copytruncate, with the writer leaving NULs before its next write: old reports once, new ones read', async () => {
       writeFileSync(log(), LIFETIMES[0]!);
       await following(watch);

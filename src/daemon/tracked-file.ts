@@ -9,7 +9,7 @@ const CHUNK_BYTES = 1024 * 1024;
 // One read buffer for every followed file: reads are sequential, and the extractor copies what it keeps.
 // A countable one, so that the lines between reports are counted in place rather than copied first.
 const buffer = allocateCountableBuffer(CHUNK_BYTES);
-const probe = Buffer.alloc(1);
+const probe = Buffer.alloc(2);
 
 /** A file's identity while it exists: device and inode. */
 export const fileKey = (info: { dev: number; ino: number }): string => `${info.dev}:${info.ino}`;
@@ -47,15 +47,17 @@ export class TrackedFile {
   }
 
   /**
-   * For the frequent passes over thousands of quiet files: true when no byte lies past the size last seen
-   * and no report waits to be closed. A one-byte read there costs about half an fstat and allocates
-   * nothing (an fstat allocates a Stats object with four Dates, and that garbage was most of the idle
-   * CPU). A truncation or a rewrite in place shows in the fstat of the next `verify` pass, or at once
-   * through the file event it causes.
+   * For the frequent passes over thousands of quiet files: true when the file is exactly the size last
+   * seen and no report waits to be closed. Two bytes read from its last byte on tell both: one means the
+   * same size, two that it grew, none that it shrank (copytruncate: a truncated file that has not yet
+   * regrown to its old size would otherwise look quiet until the next `verify`). The read costs about half
+   * an fstat and allocates nothing (an fstat allocates a Stats object with four Dates, and that garbage was
+   * most of the idle CPU). A rewrite in place to the same size shows in the fstat of the next `verify`.
    */
   isQuiet(): boolean {
     if (this.extractor.hasOpenReport || this.lastSize < 0) return false;
-    return readSync(this.handle.fd, probe, 0, 1, this.lastSize) === 0;
+    if (this.lastSize === 0) return readSync(this.handle.fd, probe, 0, 1, 0) === 0;
+    return readSync(this.handle.fd, probe, 0, 2, this.lastSize - 1) === 1;
   }
 
   /** Reads whatever was appended since the last read; a truncated or rewritten file is read again from 0. */
