@@ -19,6 +19,7 @@ import { IssueTracker } from '../src/sink/gitlab/tracker.js';
 import { StateCorruptError } from '../src/state/json-file.js';
 import { StateLockedError, stateFileFor, type SinkState } from '../src/state/sink-state.js';
 import { CLI } from './support/cli.js';
+import { watchForStackTraces } from './support/stack-trace-guard.js';
 import { startGitlabStandin, type GitlabStandin, type StoredIssue } from './support/gitlab-standin.js';
 import { occurrencesOf, SAMPLES_DIR } from './support/samples.js';
 
@@ -237,6 +238,7 @@ function startCli(args: string[], env: Record<string, string>): CliRun {
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  watchForStackTraces(`racewatch ${args.join(' ')}`, () => `${stdout}\n${stderr}`);
   const done = new Promise<CliResult>((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (status) => {

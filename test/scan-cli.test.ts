@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CLI, jsonLines, racewatch } from './support/cli.js';
+import { watchForStackTraces } from './support/stack-trace-guard.js';
 import { loadManifest, SAMPLES_DIR } from './support/samples.js';
 
 const manifest = loadManifest();
@@ -193,8 +194,11 @@ describe('GORACE log_path files', () => {
 
 describe('files that are not logs', () => {
   const dir = path.join(scratch, 'special');
-  const run = (args: string[]) =>
-    spawnSync(process.execPath, [CLI, 'scan', ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, LOG_LEVEL: 'info' } });
+  const run = (args: string[]) => {
+    const result = spawnSync(process.execPath, [CLI, 'scan', ...args], { encoding: 'utf8', timeout: 20_000, env: { ...process.env, LOG_LEVEL: 'info' } });
+    watchForStackTraces(`racewatch scan ${args.join(' ')}`, () => `${result.stdout}\n${result.stderr}`);
+    return result;
+  };
 
   it('a glob matching a link to /dev/zero and a directory holding a FIFO: both skipped with a warning, the logs beside them read', () => {
     mkdirSync(dir, { recursive: true });

@@ -1,6 +1,7 @@
 import { execFile, spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { watchForStackTraces } from './stack-trace-guard.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 export const CLI = path.join(ROOT, 'dist/racewatch.js');
@@ -22,6 +23,7 @@ export function racewatch(args: string[], options: { env?: Record<string, string
     encoding: 'utf8',
     maxBuffer: 64 * 1024 * 1024,
   });
+  watchForStackTraces(`racewatch ${args.join(' ')}`, () => `${result.stdout}\n${result.stderr}`);
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -37,6 +39,7 @@ export function racewatchAsync(args: string[], env: Record<string, string>): Pro
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('RACEWATCH_') && !key.startsWith('GITLAB_')));
   return new Promise((resolve) => {
     execFile(process.execPath, [CLI, ...args], { env: { ...base, ...env }, cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      watchForStackTraces(`racewatch ${args.join(' ')}`, () => `${stdout}\n${stderr}`);
       resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });

@@ -5,6 +5,7 @@ import { occurrenceIdsInMarkers } from '../../src/sink/gitlab/marker.js';
 import { CLI } from './cli.js';
 import type { GitlabStandin } from './gitlab-standin.js';
 import { SAMPLES_DIR } from './samples.js';
+import { watchForStackTraces } from './stack-trace-guard.js';
 
 /** The three process lifetimes of a real soak log, 3 reports each, to append as a live service would. */
 const soak = readFileSync(path.join(SAMPLES_DIR, 'logs/soakd-restarts.log'), 'utf8').split('\n');
@@ -24,6 +25,7 @@ export function startDaemon(env: Record<string, string>): DaemonProcess {
   child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  watchForStackTraces('racewatch daemon', () => text);
   return { child, output: () => text, exited };
 }
 
