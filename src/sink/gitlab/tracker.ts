@@ -91,17 +91,6 @@ export class IssueTracker {
       .sort((a, b) => a.iid - b.iid);
   }
 
-  /** The issue, or null when it was deleted or moved out of reach. */
-  async get(iid: number): Promise<TrackedIssue | null> {
-    try {
-      const entity = await this.client.call('read issue', (api) => api.Issues.show(iid, { projectId: this.project }));
-      return toTracked(entity as unknown as IssueEntity);
-    } catch (error) {
-      if (error instanceof GitlabHttpError && error.status === 404) return null;
-      throw error;
-    }
-  }
-
   /** Sends one create; the caller decides whether a failed attempt may be sent again (see exactly-once.ts). */
   async createOnce(title: string, description: string): Promise<TrackedIssue> {
     const entity = await this.client.attempt('create issue', (api) => api.Issues.create(this.project, title, { description, labels: this.labels.join(',') }));
