@@ -1,6 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   closeSync,
+  existsSync,
+  readdirSync,
   symlinkSync,
   copyFileSync,
   mkdirSync,
@@ -13,6 +16,7 @@ import {
   writeFileSync,
   writeSync,
 } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -70,6 +74,68 @@ async function following(watch: 'events' | 'poll', extra: Record<string, string>
   daemon = startDaemon(envFor(watch, extra));
   await waitFor(() => daemon!.output().includes('racewatch daemon following'), 'the daemon to start');
   return daemon;
+}
+
+/** The daemon's stderr alone (output() has stdout too), from now on: call it right after starting. */
+function stderrOf(process: DaemonProcess): () => string {
+  let text = '';
+  process.child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  return () => text;
+}
+
+/** The exit status, or a failure (after SIGKILL) if the daemon is still running after `ms`: a hang is a bug here. */
+async function exitWithin(process: DaemonProcess, ms: number): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'running'>((resolve) => (timer = setTimeout(() => resolve('running'), ms)));
+  const outcome = await Promise.race([process.exited, timeout]);
+  clearTimeout(timer);
+  if (outcome === 'running') {
+    process.child.kill('SIGKILL');
+    await process.exited;
+    throw new Error(`the daemon was still running after ${ms} ms:\n${process.output().slice(-3000)}`);
+  }
+  return outcome;
+}
+
+/** Lock records in the state directory that are not released (a removed one is released too). */
+function heldLocks(stateDir: string): string[] {
+  if (!existsSync(stateDir)) return [];
+  return readdirSync(stateDir)
+    .filter((name) => /\.lock(\.\d+)?$/.test(name))
+    .filter((name) => {
+      try {
+        return (JSON.parse(readFileSync(path.join(stateDir, name), 'utf8')) as { released?: unknown }).released !== true;
+      } catch {
+        return true;
+      }
+    });
+}
+
+/**
+ * The kernel's inotify watch limit, for the daemon alone: in a user namespace of its own, where root may
+ * set /proc/sys/user/max_inotify_watches (the same limit as fs.inotify.max_user_watches, counted per
+ * namespace). The machine's fs.inotify.max_user_watches, which every other test and process shares, is
+ * never touched.
+ */
+const WATCH_LIMIT = 4;
+const underWatchLimit = (limit: number) => [
+  'unshare',
+  '--user',
+  '--map-root-user',
+  'sh',
+  '-c',
+  `echo ${limit} > /proc/sys/user/max_inotify_watches && exec "$@"`,
+  'sh',
+];
+const watchLimitSettable = (() => {
+  const probe = spawnSync(underWatchLimit(WATCH_LIMIT)[0]!, [...underWatchLimit(WATCH_LIMIT).slice(1), 'cat', '/proc/sys/user/max_inotify_watches'], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
+  return probe.status === 0 && probe.stdout.trim() === String(WATCH_LIMIT);
+})();
+if (!watchLimitSettable) {
+  console.warn('daemon: a user namespace with its own inotify watch limit is refused here (unshare --user); the watch limit test is skipped');
 }
 
 for (const watch of ['events', 'poll'] as const) {
@@ -291,6 +357,51 @@ describe('racewatch daemon lifecycle', () => {
     expect(daemon.output()).toContain('RACEWATCH_METRICS_HOST: must be a loopback address');
   });
 
+  it('refuses a metrics host that is not loopback once resolved (127.evil does not resolve): exit 2, one line, nothing locked', async () => {
+    daemon = startDaemon(envFor('events', { RACEWATCH_METRICS_PORT: '0', RACEWATCH_METRICS_HOST: '127.evil' }));
+    const stderr = stderrOf(daemon);
+    expect(await exitWithin(daemon, 20_000)).toBe(2);
+    expect(stderr().trimEnd().split('\n')).toEqual([expect.stringContaining('RACEWATCH_METRICS_HOST: cannot resolve "127.evil"')]);
+    expect(daemon.output()).not.toMatch(/^ {4}at /m);
+    expect(heldLocks(path.join(dir, 'state'))).toEqual([]);
+  });
+
+  it('serves metrics on a name that resolves to loopback only (localhost), on the address it checked', async () => {
+    writeFileSync(log(), '');
+    await following('events', { RACEWATCH_METRICS_PORT: '0', RACEWATCH_METRICS_HOST: 'localhost' });
+    const served = /"host":"localhost","address":"([^"]+)","port":(\d+),"msg":"serving \/healthz/.exec(daemon!.output());
+    expect(['127.0.0.1', '::1']).toContain(served?.[1]);
+    const url = `http://${served![1]!.includes(':') ? `[${served![1]}]` : served![1]}:${served![2]}/healthz`;
+    expect(await (await fetch(url)).json()).toMatchObject({ status: 'ok' });
+  });
+
+  it('a metrics port in use: exit 2 with one line naming the port, the locks released, no temporary file; a restart files each report once', async () => {
+    writeFileSync(log(), LIFETIMES[0]!);
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (blocker.address() as AddressInfo).port;
+      daemon = startDaemon(envFor('events', { RACEWATCH_METRICS_PORT: String(port) }));
+      const stderr = stderrOf(daemon);
+      expect(await exitWithin(daemon, 30_000)).toBe(2);
+      const lines = stderr().trimEnd().split('\n');
+      expect(lines).toHaveLength(1);
+      expect(lines[0]).toContain(`127.0.0.1:${port}`);
+      expect(lines[0]).toContain('RACEWATCH_METRICS_PORT');
+      expect(daemon.output()).not.toMatch(/^ {4}at /m);
+      const state = path.join(dir, 'state');
+      expect(readdirSync(state).filter((name) => /\.lock\.\d+$/.test(name)).length).toBeGreaterThan(0);
+      expect(heldLocks(state)).toEqual([]);
+      expect(readdirSync(state).filter((name) => name.endsWith('.tmp'))).toEqual([]);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+    // What the failed start read is pending or filed, and its positions saved: nothing is lost or repeated.
+    await following('events');
+    await waitFor(() => recorded().length >= REPORTS_PER_LIFETIME, 'the reports, after a restart without the port clash');
+    expectEachOnce(REPORTS_PER_LIFETIME);
+  });
+
   it('a corrupt positions file stops the daemon with exit 2 naming the file, and files nothing', async () => {
     writeFileSync(log(), LIFETIMES[0]!);
     mkdirSync(path.join(dir, 'state'), { recursive: true });
@@ -313,6 +424,32 @@ describe('racewatch daemon lifecycle', () => {
     await waitFor(() => recorded().length >= 2 * REPORTS_PER_LIFETIME, 'reports written while stopped');
     expectEachOnce(2 * REPORTS_PER_LIFETIME);
   });
+
+  it.skipIf(!watchLimitSettable)(
+    'file events past the inotify watch limit: one warning naming the limit and RACEWATCH_WATCH=poll, and every file still read',
+    async () => {
+      const files = Array.from({ length: 3 * WATCH_LIMIT }, (_, i) => log(`svc${String(i).padStart(2, '0')}.log`));
+      for (const file of files) writeFileSync(file, '');
+      daemon = startDaemon(
+        envFor('events', { RACEWATCH_PATHS: path.join(dir, 'logs', 'svc*.log'), RACEWATCH_RECONCILE_INTERVAL: '500ms' }),
+        underWatchLimit(WATCH_LIMIT),
+      );
+      await waitFor(() => daemon!.output().includes('racewatch daemon following') || daemon!.child.exitCode !== null, 'the daemon to start');
+      expect(daemon.child.exitCode).toBeNull();
+      const warnings = jsonLines(daemon.output()).filter((line) => String(line.error ?? '').includes('inotify watch limit'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ level: 40 });
+      expect(warnings[0]!.error).toContain('fs.inotify.max_user_watches');
+      expect(warnings[0]!.error).toContain('RACEWATCH_WATCH=poll');
+      // Most of these files have no watch: the periodic checks read them all the same.
+      for (const [i, lifetime] of LIFETIMES.entries()) appendFileSync(files[files.length - 1 - i * WATCH_LIMIT]!, lifetime);
+      await waitFor(() => recorded().length >= 3 * REPORTS_PER_LIFETIME, 'the reports of files past the limit', 20_000);
+      expectEachOnce(3 * REPORTS_PER_LIFETIME);
+      daemon.child.kill('SIGTERM');
+      expect(await exitWithin(daemon, 30_000)).toBe(0);
+      expect(jsonLines(daemon.output()).filter((line) => String(line.error ?? '').includes('inotify watch limit'))).toHaveLength(1);
+    },
+  );
 
   it('kill -9 at random moments with a live writer, 50 times: every report filed, none twice', async () => {
     const writer = openSync(log(), 'a');

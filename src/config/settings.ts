@@ -1,10 +1,12 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { homedir, hostname } from 'node:os';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import '../validation/english-messages.js';
 import { parseDuration } from './duration.js';
 import { gitlabUrlProblem, showGitlabUrl } from './gitlab-url.js';
+import { isLoopbackAddress } from './loopback.js';
 
 /**
  * Every setting racewatch reads, with where it comes from. Precedence: command-line option, then
@@ -119,7 +121,9 @@ const SETTINGS = {
   metricsPort: { env: 'RACEWATCH_METRICS_PORT', schema: integer(0).check(z.maximum(65535, 'must be a TCP port')), fallback: undefined },
   metricsHost: {
     env: 'RACEWATCH_METRICS_HOST',
-    schema: z.string().check(z.refine((host) => ['127.0.0.1', '::1', 'localhost'].includes(host) || host.startsWith('127.'), 'must be a loopback address')),
+    // An address is checked here; a name (localhost) only where the metrics server starts, once resolved:
+    // every address it resolves to must be loopback (src/observability/http.ts).
+    schema: text.check(z.refine((host) => isIP(host) === 0 || isLoopbackAddress(host), 'must be a loopback address (127.0.0.0/8 or ::1)')),
     fallback: '127.0.0.1',
   },
   // Shown masked in errors: a URL may carry a user name and password (which racewatch refuses).

@@ -7,7 +7,7 @@ import { lockState } from '../state/sink-state.js';
 import { emptyTotals, eventHandler, extractOptions, openSinks, stateDirOf, type CommandIo } from '../cli/wiring.js';
 import { DeliveryLoop } from './delivery.js';
 import { Follower } from './follower.js';
-import { startMetricsServer } from '../observability/http.js';
+import { resolveMetricsHost, startMetricsServer } from '../observability/http.js';
 
 export const DAEMON_COMMENT_WINDOW_MS = 3_600_000;
 const SHUTDOWN_DELIVERY_MS = 10_000;
@@ -22,47 +22,26 @@ export interface RunningDaemon {
 export async function startFollowing(settings: Settings, io: CommandIo, log: Logger, dryRun: boolean): Promise<RunningDaemon> {
   if (settings.paths.length === 0) throw new ConfigError('nothing to follow: set RACEWATCH_PATHS (comma-separated files, directories, globs)');
   const connection = dryRun ? null : gitlabConnectionFrom(settings, io.env);
+  // A metrics host that is not loopback is refused before anything is locked or read.
+  const metricsAddress = settings.metricsPort === undefined ? null : await resolveMetricsHost(settings.metricsHost);
   const persist = connection !== null;
   const positions = checkpointFile(stateDirOf(settings, io.env));
   const unlockPositions = persist ? await lockState(positions) : async () => {};
-  const saved = await loadCheckpoints(positions);
-  const { sink, gitlab } = await openSinks(!persist, connection, settings, io, log, DAEMON_COMMENT_WINDOW_MS);
+  // Until the follower is up, a failed step gives back the positions lock before the error goes on.
+  const orUnlock = async <T>(action: () => Promise<T>): Promise<T> => {
+    try {
+      return await action();
+    } catch (error) {
+      await unlockPositions().catch(() => {});
+      throw error;
+    }
+  };
+  const saved = await orUnlock(() => loadCheckpoints(positions));
+  const { sink, gitlab } = await orUnlock(() => openSinks(!persist, connection, settings, io, log, DAEMON_COMMENT_WINDOW_MS));
   const totals = emptyTotals();
   const handle = eventHandler(sink, log, totals);
   const delivery = gitlab ? new DeliveryLoop(gitlab, log) : null;
-
-  const follower = new Follower(
-    {
-      specs: settings.paths,
-      extract: extractOptions(settings),
-      mode: settings.watch,
-      reconcileMs: settings.reconcileInterval,
-      reportTimeoutMs: settings.reportTimeout,
-      drainMs: settings.drainTime,
-      startAtEnd: settings.startAt === 'end' && saved.length === 0,
-      saved,
-      log,
-      onFailure: (error) => void fail(error),
-    },
-    async ({ events, checkpoints }) => {
-      for (const event of events) await handle(event);
-      if (!persist) return;
-      // The sightings are durable before the positions move past them.
-      await sink.persist();
-      await saveCheckpoints(positions, checkpoints);
-      if (events.some((event) => event.type === 'race')) delivery?.request();
-    },
-  );
-  await follower.start();
-  delivery?.request();
-  const metrics =
-    settings.metricsPort === undefined
-      ? null
-      : await startMetricsServer(settings.metricsHost, settings.metricsPort, {
-          health: () => ({ filesFollowed: follower.followedFiles, pending: gitlab?.summary.pending ?? 0 }),
-        });
-  if (metrics) log.info({ host: settings.metricsHost, port: metrics.port }, 'serving /healthz and /metrics');
-  log.info({ paths: settings.paths, files: follower.followedFiles, watch: settings.watch, gitlab: persist }, 'racewatch daemon following');
+  let metrics: Awaited<ReturnType<typeof startMetricsServer>> | null = null;
 
   let stopping: Promise<void> | null = null;
   let failure: Error | null = null;
@@ -92,6 +71,48 @@ export async function startFollowing(settings: Settings, io: CommandIo, log: Log
     log.error({ error: (error as Error).message }, `racewatch daemon stops: ${(error as Error).message}`);
     return stop();
   };
+
+  const follower = new Follower(
+    {
+      specs: settings.paths,
+      extract: extractOptions(settings),
+      mode: settings.watch,
+      reconcileMs: settings.reconcileInterval,
+      reportTimeoutMs: settings.reportTimeout,
+      drainMs: settings.drainTime,
+      startAtEnd: settings.startAt === 'end' && saved.length === 0,
+      saved,
+      log,
+      onFailure: (error) => void fail(error),
+    },
+    async ({ events, checkpoints }) => {
+      for (const event of events) await handle(event);
+      if (!persist) return;
+      // The sightings are durable before the positions move past them.
+      await sink.persist();
+      await saveCheckpoints(positions, checkpoints);
+      if (events.some((event) => event.type === 'race')) delivery?.request();
+    },
+  );
+  try {
+    await follower.start();
+    delivery?.request();
+    if (metricsAddress !== null) {
+      metrics = await startMetricsServer(metricsAddress, settings.metricsPort!, {
+        health: () => ({ filesFollowed: follower.followedFiles, pending: gitlab?.summary.pending ?? 0 }),
+      });
+      // The follower may have failed, and the stop closed no server, while this one was starting.
+      if (stopping !== null) metrics.server.close();
+      else log.info({ host: settings.metricsHost, address: metrics.address, port: metrics.port }, 'serving /healthz and /metrics');
+    }
+  } catch (error) {
+    // A start that fails (the metrics port taken) gives back what it took: the files, the sinks' state
+    // saved and its lock released, the positions lock; the caller reports the error.
+    log.error({ error: (error as Error).message }, 'racewatch daemon could not start');
+    await stop();
+    throw error;
+  }
+  log.info({ paths: settings.paths, files: follower.followedFiles, watch: settings.watch, gitlab: persist }, 'racewatch daemon following');
   return { done, stop };
 }
 

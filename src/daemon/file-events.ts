@@ -11,6 +11,39 @@ export interface FileEventHandlers {
 /** chokidar's `_throttle(EV.CHANGE, path, 50)` in its index.js. */
 const CHOKIDAR_CHANGE_THROTTLE_MS = 50;
 
+/** What fs.watch answers when inotify has no watch (ENOSPC) or no instance or descriptor (EMFILE) left. */
+const LIMIT_CODES = new Set(['ENOSPC', 'EMFILE']);
+
+/** Raised once per watcher in place of every ENOSPC or EMFILE chokidar reports, one per file it could not watch. */
+export class WatchLimitError extends Error {
+  constructor(
+    readonly code: string,
+    cause: unknown,
+  ) {
+    const path = (cause as NodeJS.ErrnoException).path;
+    super(
+      `${code}: the inotify watch limit was reached${path ? ` at ${path}` : ''} (fs.inotify.max_user_watches` +
+        `${code === 'EMFILE' ? ', fs.inotify.max_user_instances or the open file limit' : ''}): files past it get no file events, ` +
+        'but the periodic checks still follow every file, each within RACEWATCH_RECONCILE_INTERVAL; raise the limit ' +
+        '(sysctl fs.inotify.max_user_watches=...) or set RACEWATCH_WATCH=poll',
+      { cause },
+    );
+    this.name = 'WatchLimitError';
+  }
+}
+
+/** Forwards watcher errors, but the inotify limit only once: past it, every further file fails the same way. */
+function onWatchError(handlers: FileEventHandlers): (error: unknown) => void {
+  let limitReported = false;
+  return (error) => {
+    const code = (error as NodeJS.ErrnoException | undefined)?.code;
+    if (code === undefined || !LIMIT_CODES.has(code)) return handlers.error(error);
+    if (limitReported) return;
+    limitReported = true;
+    handlers.error(new WatchLimitError(code, error));
+  };
+}
+
 /**
  * inotify events for exactly the followed files, through chokidar. Files, not their directories: on a
  * directory event chokidar lists and lstats the whole directory, and again at once if more events came
@@ -26,11 +59,13 @@ export class FileEvents {
     private readonly handlers: FileEventHandlers,
   ) {
     watcher.on('all', (event, path) => (event === 'change' ? this.onWrite(path) : handlers.moved(path)));
-    watcher.on('error', (error) => handlers.error(error));
   }
 
   static async start(paths: string[], handlers: FileEventHandlers): Promise<FileEvents> {
     const watcher = watch(paths, { ignoreInitial: true, alwaysStat: false });
+    // Before 'ready': chokidar reports a watch it could not add (ENOSPC past fs.inotify.max_user_watches)
+    // while it adds the first paths, and an 'error' with no listener is thrown, killing the process.
+    watcher.on('error', onWatchError(handlers));
     // chokidar never says 'ready' when it starts with nothing to watch.
     if (paths.length > 0) await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     const events = new FileEvents(watcher, handlers);

@@ -1,6 +1,9 @@
+import { lookup } from 'node:dns/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { isLoopbackAddress } from '../config/loopback.js';
+import { ConfigError } from '../config/settings.js';
 import { counts } from './metrics.js';
 
 export interface HealthSource {
@@ -48,8 +51,39 @@ function buildRegistry(): Registry {
   return registry;
 }
 
-/** `/healthz` and Prometheus `/metrics`, on a loopback address only: nothing here is for the network. */
-export async function startMetricsServer(host: string, port: number, source: HealthSource): Promise<{ server: Server; port: number }> {
+export type LookupAll = (host: string) => Promise<{ address: string; family: number }[]>;
+
+const lookupAll: LookupAll = (host) => lookup(host, { all: true });
+
+/**
+ * The address to serve metrics on for RACEWATCH_METRICS_HOST: the host is resolved (an address resolves to
+ * itself) and every address it resolves to must be loopback, 127.0.0.0/8 or ::1, or it is refused. The
+ * server then listens on the address checked, never on the name, which a second lookup could answer
+ * differently. Throws ConfigError naming the setting.
+ */
+export async function resolveMetricsHost(host: string, resolve: LookupAll = lookupAll): Promise<string> {
+  let addresses: { address: string }[];
+  try {
+    addresses = await resolve(host);
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError(`RACEWATCH_METRICS_HOST: cannot resolve ${JSON.stringify(host)} (${reason}); use a loopback address such as 127.0.0.1 or ::1`);
+  }
+  const outside = addresses.map(({ address }) => address).filter((address) => !isLoopbackAddress(address));
+  if (addresses.length === 0 || outside.length > 0) {
+    const to = addresses.length === 0 ? 'no address' : outside.join(', ');
+    throw new ConfigError(`RACEWATCH_METRICS_HOST: ${JSON.stringify(host)} resolves to ${to}, not a loopback address (127.0.0.0/8 or ::1)`);
+  }
+  return addresses[0]!.address;
+}
+
+/**
+ * `/healthz` and Prometheus `/metrics`, on a loopback address only: nothing here is for the network.
+ * Rejects with ConfigError for a host that is not loopback, and with the listen error (EADDRINUSE, with
+ * its address and port) when the port cannot be had; nothing is left listening then.
+ */
+export async function startMetricsServer(host: string, port: number, source: HealthSource): Promise<{ server: Server; address: string; port: number }> {
+  const address = await resolveMetricsHost(host);
   const registry = buildRegistry();
   const server = createServer((request, response) => {
     void (async () => {
@@ -64,7 +98,7 @@ export async function startMetricsServer(host: string, port: number, source: Hea
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(port, host, resolve);
+    server.listen(port, address, resolve);
   });
-  return { server, port: (server.address() as AddressInfo).port };
+  return { server, address, port: (server.address() as AddressInfo).port };
 }

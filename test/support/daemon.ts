@@ -18,9 +18,11 @@ export interface DaemonProcess {
   exited: Promise<number | null>;
 }
 
-export function startDaemon(env: Record<string, string>): DaemonProcess {
+/** `launcher`: a command that runs the rest of its arguments (node, the CLI, `daemon`) in its place, e.g. `unshare`. */
+export function startDaemon(env: Record<string, string>, launcher: string[] = []): DaemonProcess {
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('RACEWATCH_') && !key.startsWith('GITLAB_')));
-  const child = spawn(process.execPath, [CLI, 'daemon'], { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...args] = [...launcher, process.execPath, CLI, 'daemon'];
+  const child = spawn(command!, args, { env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
   child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
