@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { ExtractEvent, ExtractOptions, ResumePoint } from '../pipeline/extract.js';
 import { type Checkpoint, findCheckpoint } from '../state/checkpoints.js';
 import { expandPaths } from '../source/expand.js';
-import { identify } from '../source/identity.js';
+import { type FileIdentity, identifyOpen } from '../source/identity.js';
 import { endOf, resumeProblem } from '../source/resume-read.js';
 import { counts } from '../observability/metrics.js';
 import { FileEvents } from './file-events.js';
@@ -270,21 +270,29 @@ export class Follower {
     const known = this.files.get(key);
     if (known && !(await known.isDeleted())) return known;
     if (known) this.retired.push(...(await this.retire(known)));
-    const identity = await identify(filePath);
+    const handle = await open(filePath, 'r');
+    // Known by what was opened, not by the stat before: a rename in between would file one inode's
+    // position under another's key, and the file the stat saw would never be read.
+    const identity = await identifyOpen(handle, filePath);
+    const opened = fileKey(identity);
+    if (opened !== key && (this.files.has(opened) || this.compressed.has(opened))) {
+      await handle.close();
+      return this.files.get(opened) ?? null;
+    }
     if (identity.gzip) {
       // Rotated and compressed: its content was read while it was the live file.
-      this.compressed.add(key);
+      this.compressed.add(opened);
+      await handle.close();
       return null;
     }
-    const handle = await open(filePath, 'r');
-    const resume = await this.resumePointFor(identity, info.size);
-    const tracked = new TrackedFile(filePath, info.dev, info.ino, handle, this.options.extract, resume, now);
+    const resume = await this.resumePointFor(identity, identity.size);
+    const tracked = new TrackedFile(filePath, identity.dev, identity.ino, handle, this.options.extract, resume, now);
     await this.continueLineage(filePath, tracked, now);
     this.files.set(tracked.key, tracked);
     return tracked;
   }
 
-  private async resumePointFor(identity: Awaited<ReturnType<typeof identify>>, size: number): Promise<ResumePoint> {
+  private async resumePointFor(identity: FileIdentity, size: number): Promise<ResumePoint> {
     const fresh = { offset: 0, line: 1, head: identity.head };
     if (identity.gzip) return { offset: size, line: 1, head: identity.head };
     const checkpoint = findCheckpoint(this.unclaimed, identity);

@@ -1,5 +1,5 @@
 import { createReadStream } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import { HEAD_BYTES } from '../pipeline/extract.js';
 import { describeFsError, InputError } from './expand.js';
 import { GZIP_MAGIC, gunzipPipe } from './streams.js';
@@ -27,6 +27,18 @@ export async function identify(path: string): Promise<FileIdentity> {
     if (error instanceof InputError) throw error;
     throw new InputError(path, describeFsError(error));
   }
+}
+
+/**
+ * The identity of a file already open, read through its handle: a path can name another file a moment
+ * later (rotation), a handle cannot. For gzip only the flag is exact; `head` is then the raw bytes.
+ */
+export async function identifyOpen(handle: FileHandle, path: string): Promise<FileIdentity> {
+  const info = await handle.stat();
+  const buffer = Buffer.alloc(HEAD_BYTES);
+  const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);
+  const head = buffer.subarray(0, bytesRead);
+  return { path, dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, gzip: head.subarray(0, 2).equals(GZIP_MAGIC), head };
 }
 
 export async function readRange(path: string, start: number, length: number): Promise<Buffer> {
