@@ -118,6 +118,24 @@ function report(scenario: string, totals: Record<string, unknown>): void {
   );
 }
 
+/** SIGTERM, then what GitLab holds: every problem with the sightings or the stop, one line each. */
+async function stopAndAudit(daemon: DaemonProcess, expected: ExpectedOccurrence[], complete: boolean) {
+  daemon.child.kill('SIGTERM');
+  const status = await daemon.exited;
+  await standin.whenIdle();
+  const result = audit(
+    standin,
+    expected.map((o) => o.id),
+  );
+  const problems = auditProblems(result, expected);
+  if (!complete) problems.push('the sightings did not all reach GitLab in time');
+  if (status !== EXIT_OK) {
+    const how = status === null ? `was ended by ${daemon.child.signalCode}` : `exited ${status}`;
+    problems.push(`the daemon ${how} after SIGTERM, want exit 0; its last output:\n${daemon.output().slice(-1500)}`);
+  }
+  return { result, problems };
+}
+
 function hitsOf(hits: Record<FlakyKind, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(hits).filter(([, n]) => n > 0));
 }
@@ -171,26 +189,8 @@ describe('a. kill -9 at random moments of the daemon, with a live writer and a f
           expected.map((o) => o.id),
           60_000 + ROUNDS * 500,
         );
-        const following = await waitFor(() => final.output().includes('racewatch daemon following'), 'the daemon following', 30_000).then(
-          () => true,
-          () => false,
-        );
-        final.child.kill('SIGTERM');
-        const status = await final.exited;
-        await standin.whenIdle();
-
-        const result = audit(
-          standin,
-          expected.map((o) => o.id),
-        );
-        const problems = auditProblems(result, expected);
-        if (!complete) problems.push('the healthy restart did not get every sighting into GitLab in time');
-        if (status !== 0) {
-          const how = status === null ? `was ended by ${final.child.signalCode}` : `exited ${status}`;
-          problems.push(
-            `the daemon ${how} after SIGTERM${following ? '' : ' (it had not logged "racewatch daemon following")'}, want exit 0; its last output:\n${final.output().slice(-1500)}`,
-          );
-        }
+        await waitFor(() => final.output().includes('racewatch daemon following'), 'the daemon following', 30_000).catch(() => {});
+        const { result, problems } = await stopAndAudit(final, expected, complete);
         report(`a/${watch}`, {
           kills,
           sightings: expected.length,
@@ -553,16 +553,7 @@ describe('i. the token revoked while the daemon runs, then restored', () => {
       expected.map((o) => o.id),
       60_000,
     );
-    daemon.child.kill('SIGTERM');
-    const status = await daemon.exited;
-    await standin.whenIdle();
-    const result = audit(
-      standin,
-      expected.map((o) => o.id),
-    );
-    const problems = auditProblems(result, expected);
-    if (!complete) problems.push('the sightings did not reach GitLab after the token was restored');
-    if (status !== EXIT_OK) problems.push(`the daemon exited ${status} after SIGTERM, want 0`);
+    const { result, problems } = await stopAndAudit(daemon, expected, complete);
     report('i/token-revoked', { sightings: expected.length, lost: result.lost.length, twice: result.twice.length });
     expect(problems, problems.join('\n')).toEqual([]);
   }, 120_000);
