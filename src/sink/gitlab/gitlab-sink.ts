@@ -88,6 +88,8 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
       } finally {
         summary.pending = outbox.pendingCount;
         counts.sightingsPending = summary.pending;
+        // A daemon runs for months: forget old delivered ids on every delivery, not only at its stop.
+        outbox.prune();
         await outbox.save();
       }
     },
