@@ -49,6 +49,8 @@ interface OpenReport {
   textLines: string[];
   textChars: number;
   foreignRun: number;
+  /** Lines of the grammar taken so far, blank lines aside: whether a copy of this report has moved on. */
+  progress: number;
 }
 
 export function isGoRaceMarker(text: string): boolean {
@@ -56,9 +58,13 @@ export function isGoRaceMarker(text: string): boolean {
 }
 
 export function createGoRaceParser(options: GoRaceParserOptions = {}): ReportParser {
+  return parserFrom(options, null);
+}
+
+function parserFrom(options: GoRaceParserOptions, resumed: OpenReport | null): ReportParser {
   const maxForeignRun = options.maxForeignRun ?? 200;
   const maxTextChars = options.maxTextChars ?? 256 * 1024;
-  let open: OpenReport | null = null;
+  let open: OpenReport | null = resumed;
 
   function start(line: ReportLine): void {
     open = {
@@ -71,6 +77,7 @@ export function createGoRaceParser(options: GoRaceParserOptions = {}): ReportPar
       textLines: [],
       textChars: 0,
       foreignRun: 0,
+      progress: 0,
     };
     keep(open, GO_RACE_MARKER);
   }
@@ -121,6 +128,7 @@ export function createGoRaceParser(options: GoRaceParserOptions = {}): ReportPar
     }
     if (AFTER_REPORT.some((pattern) => pattern.test(text))) return finish(true);
     if (consumeGrammarLine(report, text)) {
+      if (!BLANK.test(text)) report.progress += 1;
       keep(report, text);
       return [];
     }
@@ -135,6 +143,12 @@ export function createGoRaceParser(options: GoRaceParserOptions = {}): ReportPar
     get openAt() {
       const report = open as OpenReport | null;
       return report ? { line: report.markerLine, offset: report.markerOffset } : null;
+    },
+    get progress() {
+      return (open as OpenReport | null)?.progress ?? 0;
+    },
+    fork() {
+      return parserFrom(options, open && structuredClone(open));
     },
     push(line) {
       if (open) return pushInReport(open, line);

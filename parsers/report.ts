@@ -65,6 +65,10 @@ export interface ReportParser {
   readonly idle: boolean;
   /** Where the open report's marker line is, so a reader can resume there after a restart. */
   readonly openAt: { line: number; offset: number } | null;
+  /** How many lines of its grammar the open report has taken (0 when idle); blank lines do not count. */
+  readonly progress: number;
+  /** An independent copy in the same state: a report that may go on in either of two files is followed in both. */
+  fork(): ReportParser;
   push(line: ReportLine): ParserEvent[];
   /** The input ended (or went quiet): close whatever is open. */
   end(): ParserEvent[];

@@ -240,6 +240,25 @@ for (const watch of ['events', 'poll'] as const) {
       expect(standin.issues(42).some((issue) => (issue.description ?? '').includes('cut off in the log'))).toBe(false);
     });
 
+    it('a report whose writer finishes it through its old descriptor after the rename is reported once, whole', async () => {
+      const lines = LIFETIMES[0]!.split('\n');
+      const previous = lines.findIndex((line) => line.startsWith('Previous'));
+      writeFileSync(log(), '');
+      await following(watch, { RACEWATCH_REPORT_TIMEOUT: '10s' });
+      const writer = openSync(log(), 'a');
+      writeSync(writer, `${lines.slice(0, previous + 2).join('\n')}\n`);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      renameSync(log(), log('soakd.log.1'));
+      // The new file begins with output of its own: a line outside any report, then a whole report.
+      writeFileSync(log(), `restarted\n${LIFETIMES[1]!}`);
+      await new Promise((resolve) => setTimeout(resolve, 600));
+      writeSync(writer, `${lines.slice(previous + 2).join('\n')}\n`);
+      closeSync(writer);
+      await waitFor(() => recorded().length >= 2 * REPORTS_PER_LIFETIME, 'all reports');
+      expectEachOnce(2 * REPORTS_PER_LIFETIME);
+      expect(standin.issues(42).some((issue) => (issue.description ?? '').includes('cut off in the log'))).toBe(false);
+    });
+
     it('a symlink moved to a new target is followed, and the old target is drained', async () => {
       writeFileSync(log('a.log'), LIFETIMES[0]!);
       symlinkSync('a.log', log('current.log'));

@@ -252,13 +252,13 @@ export class Follower {
     return [...events, ...(await tracked.close())];
   }
 
-  /** A new file at a path another followed file had: a report that file left open continues in this one. */
+  /** A new file at a path another followed file had: a report that file left open may continue in this one. */
   private async continueLineage(filePath: string, next: TrackedFile, now: number): Promise<void> {
     const previous = this.pathsBefore.get(filePath);
     if (!previous || !this.files.has(previous.key)) return;
     this.retired.push(...(await previous.readAvailable(now)).events);
-    if (previous.lendOpenReportTo(next)) {
-      this.options.log.debug({ source: filePath }, 'a report open at the end of the rotated file continues in the new one');
+    if (previous.offerOpenReportTo(next)) {
+      this.options.log.debug({ source: filePath }, 'a report open at the end of the rotated file may continue in the new one');
     }
   }
 

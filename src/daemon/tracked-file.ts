@@ -101,9 +101,9 @@ export class TrackedFile {
     return reason;
   }
 
-  /** Gives a report left open at this file's end to the file now at its path (see RaceExtractor.lendOpenReportTo). */
-  lendOpenReportTo(next: TrackedFile): boolean {
-    return this.extractor.lendOpenReportTo(next.extractor);
+  /** Offers a report left open at this file's end to the file now at its path (see RaceExtractor.offerOpenReportTo). */
+  offerOpenReportTo(next: TrackedFile): boolean {
+    return this.extractor.offerOpenReportTo(next.extractor);
   }
 
   /** True once the file has no name left: deleted (its inode number may be reused by a new file). */

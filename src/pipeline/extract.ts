@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { createGoRaceParser, GO_RACE_MARKER, type GoRaceParserOptions } from '../../parsers/go-race.js';
-import type { AbandonedReport, ParsedReport, ParserEvent, ReportParser } from '../../parsers/report.js';
+import type { AbandonedReport, ParsedReport, ParserEvent, ReportLine, ReportParser } from '../../parsers/report.js';
 import { LineSplitter } from '../decoder/line-splitter.js';
 import { createUnwrapper, type Unwrapper, type WrapperName } from '../decoder/wrappers.js';
 import { fingerprintAccesses, type FingerprintOptions } from '../fingerprint/fingerprint.js';
@@ -36,6 +36,18 @@ export interface ResumePoint {
 }
 
 const MARKER = Buffer.from(GO_RACE_MARKER);
+/** Lines outside the grammar a new file may begin with before an offered report counts as not continued in it. */
+const MAX_UNDECIDED_LINES = 20;
+
+interface OfferedReport {
+  parser: ReportParser;
+  start: { offset: number; line: number };
+  origin: RaceExtractor;
+  /** The origin's parser and how far it had got when the offer was made: if either changes, the origin kept it. */
+  originParser: ReportParser;
+  originProgress: number;
+  undecidedLines: number;
+}
 // Enough of a file's beginning to tell two files apart, so occurrence ids survive renames and gzip.
 export const HEAD_BYTES = 1024;
 
@@ -49,6 +61,8 @@ export class RaceExtractor {
   private lentAt: { offset: number; line: number } | null = null;
   /** This source continues a report begun in the previous file of its path; `release` tells that file it is done. */
   private adopted: { start: { offset: number; line: number }; release: () => void } | null = null;
+  /** The previous file of this path left a report open: it may go on there or here, whichever moves first. */
+  private offered: OfferedReport | null = null;
   private readonly unwrapper: Unwrapper;
   private readonly splitter: LineSplitter;
   private readonly head: HeadBytes;
@@ -66,7 +80,7 @@ export class RaceExtractor {
     this.unwrapper = createUnwrapper({ maxLineChars: options.maxLineBytes, customPrefix: options.customPrefix });
     this.head = new HeadBytes(HEAD_BYTES, resume.offset === 0 ? Buffer.alloc(0) : resume.head);
     this.process = processOfRaceLog(source, options.goraceLogPaths ?? []);
-    const filter = { needle: MARKER, skipping: () => this.parser.idle };
+    const filter = { needle: MARKER, skipping: () => this.parser.idle && this.offered === null };
     this.splitter = new LineSplitter(options.maxLineBytes, (...line) => this.onLine(...line), resume, filter);
   }
 
@@ -89,22 +103,27 @@ export class RaceExtractor {
    * report still open, or else the start of the next line.
    */
   get resumePoint(): ResumePoint {
-    const open = this.adopted ? this.adopted.start : this.parser.openAt;
+    const open = this.adopted?.start ?? this.offered?.start ?? this.parser.openAt;
     const next = this.lentAt ?? open ?? this.splitter.nextLine;
     return { offset: next.offset, line: next.line, head: this.head.bytes() };
   }
 
   /**
-   * Hands a report still open at the end of this file to `next`, the file that replaced this one at its
-   * path (rotation): the second half of the report is there, and it is reported once, whole.
+   * Offers a report still open at the end of this file to `next`, the file that replaced this one at its
+   * path (rotation). Where its rest lands depends on the writer: one that reopened the path writes it at
+   * the start of `next`, one still holding the old descriptor writes it here. Both follow a copy; the
+   * first to read a line of the report's grammar keeps it, so it is reported once, whole.
    */
-  lendOpenReportTo(next: RaceExtractor): boolean {
-    const openAt = this.parser.openAt;
-    if (!openAt) return false;
-    next.parser = this.parser;
-    next.adopted = { start: next.splitter.nextLine, release: () => (this.lentAt = null) };
-    this.parser = createGoRaceParser(this.options.parser);
-    this.lentAt = openAt;
+  offerOpenReportTo(next: RaceExtractor): boolean {
+    if (!this.parser.openAt) return false;
+    next.offered = {
+      parser: this.parser.fork(),
+      start: next.splitter.nextLine,
+      origin: this,
+      originParser: this.parser,
+      originProgress: this.parser.progress,
+      undecidedLines: 0,
+    };
     return true;
   }
 
@@ -129,9 +148,32 @@ export class RaceExtractor {
   private onLine(bytes: Buffer, start: number, end: number, line: number, offset: number, cut: boolean): void {
     this.lastLine = line;
     if (cut) this.events.push({ type: 'cut-line', source: this.source, line, offset, maxLineBytes: this.options.maxLineBytes });
-    if (this.parser.idle && !this.marker.within(bytes, start, end)) return;
+    if (this.parser.idle && this.offered === null && !this.marker.within(bytes, start, end)) return;
     const inner = this.unwrapper.unwrap(decodeText(bytes, start, end));
-    if (inner !== null) this.toEvents(this.parser.push({ text: inner, line, offset }));
+    if (inner === null) return;
+    const reportLine = { text: inner, line, offset };
+    if (this.offered && this.takesOffered(this.offered, reportLine)) return;
+    this.toEvents(this.parser.push(reportLine));
+  }
+
+  /** Feeds a line to the offered report; false when the offer is gone and the line is this file's own. */
+  private takesOffered(offer: OfferedReport, line: ReportLine): boolean {
+    const origin = offer.origin;
+    const originMovedOn = origin.parser !== offer.originParser || origin.parser.idle || origin.parser.progress !== offer.originProgress;
+    const before = offer.parser.progress;
+    // A separator, a marker or output that only follows reports: this file begins with something of its own.
+    const ended = originMovedOn || offer.parser.push(line).length > 0 || offer.parser.idle;
+    if (ended || (offer.parser.progress === before && ++offer.undecidedLines > MAX_UNDECIDED_LINES)) {
+      this.offered = null;
+      return false;
+    }
+    if (offer.parser.progress === before) return true;
+    this.offered = null;
+    this.parser = offer.parser;
+    this.adopted = { start: offer.start, release: () => (origin.lentAt = null) };
+    origin.lentAt = origin.parser.openAt;
+    origin.parser = createGoRaceParser(origin.options.parser);
+    return true;
   }
 
   private toEvents(events: ParserEvent[]): void {
