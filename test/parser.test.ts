@@ -2,12 +2,13 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseGoRaceLines } from '../parsers/go-race.js';
-import type { ParsedReport, ReportLine } from '../parsers/report.js';
+import type { Access, ParsedReport, ReportLine } from '../parsers/report.js';
 import { SAMPLES_DIR } from './support/samples.js';
 
 /** Lines of a real sample log; the tests below only cut or interleave them, as a log would. */
 const sampleLines = (file: string): string[] => readFileSync(path.join(SAMPLES_DIR, file), 'utf8').split('\n');
 const asReportLines = (texts: string[]): ReportLine[] => texts.map((text, i) => ({ text, line: i + 1, offset: i * 100 }));
+type AccessKind = [op: Access['op'], previous: boolean];
 const reportsOf = (texts: string[]): ParsedReport[] =>
   parseGoRaceLines(asReportLines(texts)).flatMap((event) => (event.type === 'report' ? [event.report] : []));
 
@@ -20,8 +21,8 @@ describe('go-race parser', () => {
   it('reads both accesses, their frames with file and line, and the creation stacks of a real report', () => {
     const [report] = reportsOf(oneReport);
     expect(report!.accesses.map((a) => [a.op, a.previous])).toEqual([
-      [expect.any(String), false],
-      [expect.any(String), true],
+      ['read', false],
+      ['write', true],
     ]);
     for (const access of report!.accesses) {
       expect(access.stack.frames.length).toBeGreaterThan(0);
@@ -34,6 +35,57 @@ describe('go-race parser', () => {
     expect(report!.creations.length).toBeGreaterThan(0);
     expect(report!.truncated).toBe(false);
     expect(report!.markerLine).toBe(2);
+  });
+
+  it('reads the op of each access and whether it is the previous one, as Go printed them in real logs', () => {
+    const read: AccessKind = ['read', false];
+    const write: AccessKind = ['write', false];
+    const previousRead: AccessKind = ['read', true];
+    const previousWrite: AccessKind = ['write', true];
+    const expected: Record<string, AccessKind[][]> = {
+      'logs/struct-field.log': [[read, previousWrite]],
+      // The atomic side (sync/atomic.AddInt64) is printed as a plain "Previous write".
+      'logs/atomic-plain.log': [[read, previousWrite]],
+      'logs/main-goroutine.log': [[write, previousRead]],
+      'logs/two-callers.log': [
+        [write, previousRead],
+        [write, previousRead],
+      ],
+      'logs/two-callers-reversed.log': [
+        [read, previousWrite],
+        [read, previousWrite],
+      ],
+      'logs/soakd-build-a1.log': [
+        [read, previousWrite],
+        [read, previousWrite],
+        [write, previousRead],
+      ],
+      'logs/metrics-test-v.log': [[read, previousWrite]],
+    };
+    for (const [file, reports] of Object.entries(expected)) {
+      const parsed = reportsOf(sampleLines(file));
+      expect(
+        parsed.map((report) => report.accesses.map((a): AccessKind => [a.op, a.previous])),
+        file,
+      ).toEqual(reports);
+    }
+    const [mainGoroutine] = reportsOf(sampleLines('logs/main-goroutine.log'));
+    expect(mainGoroutine!.accesses[0]!.goroutine).toBe('main');
+  });
+
+  it('takes the op from the access line itself: the same report with read and write swapped swaps them', () => {
+    const swapped = oneReport.map((line) =>
+      line.startsWith('Read at ')
+        ? line.replace('Read at ', 'Write at ')
+        : line.startsWith('Previous write at ')
+          ? line.replace('Previous write at ', 'Previous read at ')
+          : line,
+    );
+    const [report] = reportsOf(swapped);
+    expect(report!.accesses.map((a) => [a.op, a.previous])).toEqual([
+      ['write', false],
+      ['read', true],
+    ]);
   });
 
   it('a report cut off by the process dying ends at "Found N data race(s)", flagged truncated', () => {

@@ -1,12 +1,80 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { Worker } from 'node:worker_threads';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StateWriteError, writeFileAtomic } from '../src/state/atomic-file.js';
 import { StateCorruptError } from '../src/state/json-file.js';
 import { loadState } from '../src/state/sink-state.js';
 
 const dir = () => mkdtempSync(path.join(tmpdir(), 'racewatch-state-test-'));
+
+// Lets a test stop a write at the moment between the temporary file being complete and its rename, as a crash would.
+const atRename = vi.hoisted(() => ({ fail: null as null | ((from: string, to: string) => Error) }));
+vi.mock('node:fs/promises', async (importOriginal) => {
+  const actual = await importOriginal<typeof import('node:fs/promises')>();
+  const rename: typeof actual.rename = async (from, to) => {
+    const fail = atRename.fail;
+    if (fail) throw fail(String(from), String(to));
+    return actual.rename(from, to);
+  };
+  return { ...actual, rename, default: { ...actual, rename } };
+});
+afterEach(() => {
+  atRename.fail = null;
+});
+
+/**
+ * Reads `file` in a tight loop on another thread while the test writes it, and reports every read that
+ * was not one whole version (`size` bytes of one letter).
+ */
+function startReader(file: string, size: number): { ready: Promise<void>; stop: () => Promise<{ reads: number; badReads: number; bad: string[] }> } {
+  const stop = new Int32Array(new SharedArrayBuffer(4));
+  const worker = new Worker(
+    `const { parentPort, workerData } = require('node:worker_threads');
+    const { readFileSync } = require('node:fs');
+    const stop = new Int32Array(workerData.stop);
+    let reads = 0;
+    let badReads = 0;
+    const bad = [];
+    const note = (what) => (badReads += 1) <= 5 && bad.push(what);
+    while (Atomics.load(stop, 0) === 0) {
+      let text;
+      try {
+        text = readFileSync(workerData.file, 'latin1');
+      } catch (error) {
+        note('read failed: ' + error.code);
+        continue;
+      }
+      reads += 1;
+      if (reads === 1) parentPort.postMessage('ready');
+      if (text.length !== workerData.size || text[0] !== text[text.length - 1]) note('saw ' + text.length + ' bytes');
+    }
+    parentPort.postMessage({ reads, badReads, bad });`,
+    { eval: true, workerData: { file, size, stop: stop.buffer } },
+  );
+  const messages: unknown[] = [];
+  let onMessage = () => {};
+  worker.on('message', (message) => {
+    messages.push(message);
+    onMessage();
+  });
+  const next = (count: number) =>
+    new Promise<void>((resolve, reject) => {
+      worker.once('error', reject);
+      onMessage = () => messages.length >= count && resolve();
+      onMessage();
+    });
+  return {
+    ready: next(1),
+    stop: async () => {
+      Atomics.store(stop, 0, 1);
+      await next(2);
+      await worker.terminate();
+      return messages[1] as { reads: number; badReads: number; bad: string[] };
+    },
+  };
+}
 
 describe('state files', () => {
   it('a state file written before a field existed upgrades itself on load', async () => {
@@ -50,5 +118,47 @@ describe('state files', () => {
     await expect(writeFileAtomic(blocked, 'x')).rejects.toThrow(StateWriteError);
     expect(readdirSync(folder).filter((name) => name.endsWith('.tmp'))).toEqual([]);
     expect(readFileSync(file, 'utf8')).toBe('next');
+  });
+});
+
+describe('atomic state writes', () => {
+  it('replace the file by a rename of a new one beside it: the inode changes and no temporary file remains', async () => {
+    const folder = dir();
+    const file = path.join(folder, 'state.json');
+    writeFileSync(file, 'previous');
+    const before = statSync(file).ino;
+    await writeFileAtomic(file, 'next');
+    expect(readFileSync(file, 'utf8')).toBe('next');
+    expect(statSync(file).ino, 'the old file was overwritten in place, not replaced').not.toBe(before);
+    expect(readdirSync(folder)).toEqual(['state.json']);
+  });
+
+  it('a crash between the complete temporary file and the rename leaves the previous content', async () => {
+    const folder = dir();
+    const file = path.join(folder, 'state.json');
+    writeFileSync(file, 'previous');
+    let seen: { temporary: string; sameDirectory: boolean; target: string } | null = null;
+    atRename.fail = (from, to) => {
+      seen = { temporary: readFileSync(from, 'utf8'), sameDirectory: path.dirname(from) === path.dirname(to), target: readFileSync(to, 'utf8') };
+      return Object.assign(new Error('simulated crash before rename'), { code: 'EIO' });
+    };
+    await expect(writeFileAtomic(file, 'next')).rejects.toThrow(StateWriteError);
+    // The new content was whole (and beside the file, so the rename cannot cross file systems) before the old was touched.
+    expect(seen, 'the write never went through a rename').toEqual({ temporary: 'next', sameDirectory: true, target: 'previous' });
+    expect(readFileSync(file, 'utf8')).toBe('previous');
+    expect(readdirSync(folder)).toEqual(['state.json']);
+  });
+
+  it('a reader polling the file during many writes only ever sees one whole version', async () => {
+    const size = 1024 * 1024;
+    const file = path.join(dir(), 'state.json');
+    writeFileSync(file, 'a'.repeat(size));
+    const reader = startReader(file, size);
+    await reader.ready;
+    for (let round = 0; round < 24; round += 1) await writeFileAtomic(file, String.fromCharCode(98 + round).repeat(size));
+    const { reads, badReads, bad } = await reader.stop();
+    expect(reads).toBeGreaterThan(24);
+    expect(bad, `${badReads} of ${reads} reads saw a partial or missing file (the first 5 shown)`).toEqual([]);
+    expect(existsSync(file)).toBe(true);
   });
 });
