@@ -80,7 +80,7 @@ export class RaceExtractor {
     this.unwrapper = createUnwrapper({ maxLineChars: options.maxLineBytes, customPrefix: options.customPrefix });
     this.head = new HeadBytes(HEAD_BYTES, resume.offset === 0 ? Buffer.alloc(0) : resume.head);
     this.process = processOfRaceLog(source, options.goraceLogPaths ?? []);
-    const filter = { needle: MARKER, skipping: () => this.parser.idle && this.offered === null };
+    const filter = { needle: MARKER, skipping: () => this.waitsForMarker };
     this.splitter = new LineSplitter(options.maxLineBytes, (...line) => this.onLine(...line), resume, filter);
   }
 
@@ -148,12 +148,17 @@ export class RaceExtractor {
   private onLine(bytes: Buffer, start: number, end: number, line: number, offset: number, cut: boolean): void {
     this.lastLine = line;
     if (cut) this.events.push({ type: 'cut-line', source: this.source, line, offset, maxLineBytes: this.options.maxLineBytes });
-    if (this.parser.idle && this.offered === null && !this.marker.within(bytes, start, end)) return;
+    if (this.waitsForMarker && !this.marker.within(bytes, start, end)) return;
     const inner = this.unwrapper.unwrap(decodeText(bytes, start, end));
     if (inner === null) return;
     const reportLine = { text: inner, line, offset };
     if (this.offered && this.takesOffered(this.offered, reportLine)) return;
     this.toEvents(this.parser.push(reportLine));
+  }
+
+  /** No report open here or offered to this file: only a line with the marker can matter. */
+  private get waitsForMarker(): boolean {
+    return this.parser.idle && this.offered === null;
   }
 
   /** Feeds a line to the offered report; false when the offer is gone and the line is this file's own. */
@@ -162,18 +167,28 @@ export class RaceExtractor {
     const originMovedOn = origin.parser !== offer.originParser || origin.parser.idle || origin.parser.progress !== offer.originProgress;
     const before = offer.parser.progress;
     // A separator, a marker or output that only follows reports: this file begins with something of its own.
-    const ended = originMovedOn || offer.parser.push(line).length > 0 || offer.parser.idle;
-    if (ended || (offer.parser.progress === before && ++offer.undecidedLines > MAX_UNDECIDED_LINES)) {
-      this.offered = null;
-      return false;
+    if (originMovedOn || offer.parser.push(line).length > 0 || offer.parser.idle) return this.dropOffer();
+    if (offer.parser.progress > before) {
+      this.adopt(offer);
+      return true;
     }
-    if (offer.parser.progress === before) return true;
+    offer.undecidedLines += 1;
+    return offer.undecidedLines <= MAX_UNDECIDED_LINES || this.dropOffer();
+  }
+
+  private dropOffer(): false {
+    this.offered = null;
+    return false;
+  }
+
+  /** This file continues the offered report: the origin stops following its copy and resumes at its marker until it is done. */
+  private adopt(offer: OfferedReport): void {
+    const origin = offer.origin;
     this.offered = null;
     this.parser = offer.parser;
     this.adopted = { start: offer.start, release: () => (origin.lentAt = null) };
     origin.lentAt = origin.parser.openAt;
     origin.parser = createGoRaceParser(origin.options.parser);
-    return true;
   }
 
   private toEvents(events: ParserEvent[]): void {
