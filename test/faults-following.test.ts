@@ -31,7 +31,7 @@ import { jsonLines, racewatchAsync } from './support/cli.js';
 import { recordedOccurrences, startDaemon, type DaemonProcess } from './support/daemon.js';
 import { audit, auditProblems, type ExpectedOccurrence } from './support/delivery-audit.js';
 import { startGitlabStandin, type GitlabStandin } from './support/gitlab-standin.js';
-import { SAMPLES_DIR } from './support/samples.js';
+import { CLOSING_LINE, soakReportTexts } from './support/samples.js';
 import { seededRandom } from './support/seeded-random.js';
 
 const REPORTS = Math.max(1, Number(process.env.ROTATION_REPORTS ?? 60));
@@ -44,16 +44,8 @@ const SETTLE_QUIET_MS = 5_000;
 const SETTLE_MAX_MS = 30_000;
 /** README: on SIGTERM the daemon tries one last delivery, at most 10 s. */
 const STOP_BOUND_MS = 20_000;
-const CLOSING_LINE = '==================';
 
-/** The 9 reports of a real soak log, each from its opening separator to its closing one. */
-const SOAK = readFileSync(path.join(SAMPLES_DIR, 'logs/soakd-restarts.log'), 'utf8').split('\n');
-const REPORT_TEXTS = SOAK.flatMap((line, i) => {
-  if (line !== 'WARNING: DATA RACE') return [];
-  const end = SOAK.indexOf(CLOSING_LINE, i);
-  return [`${SOAK.slice(i - 1, end + 1).join('\n')}\n`];
-});
-if (REPORT_TEXTS.length !== 9) throw new Error(`soakd-restarts.log: found ${REPORT_TEXTS.length} reports, want 9`);
+const REPORT_TEXTS = soakReportTexts();
 
 /** A report cut after the line below its `Previous …` header: the first stack whole, the second not begun. */
 function halves(text: string): [string, string] {

@@ -67,6 +67,28 @@ describe('racewatch sweep', () => {
     ).toBe(true);
   });
 
+  it('a report split across a rename rotation between two sweeps is filed once, whole, as the daemon files it', async () => {
+    const lines = lifetimes[0]!.split('\n');
+    // The second report's head (its marker and first access) before the rotation, the rest after it.
+    const cut = lines.findIndex((line, i) => i > 30 && line.startsWith('Previous'));
+    writeFileSync(log(), `${lines.slice(0, cut).join('\n')}\n`);
+    const first = await sweep();
+    expect(first.reports).toHaveLength(1);
+    // The writer reopened its path: the rest of the report is at the start of the new file.
+    renameSync(log(), log('soakd.log.1'));
+    writeFileSync(log(), lines.slice(cut).join('\n'));
+    const second = await sweep();
+    writeFileSync(path.join(dir, 'whole.log'), lifetimes[0]!);
+    const expected = jsonLines((await racewatchAsync(['scan', '--json', path.join(dir, 'whole.log')], {})).stdout).map((r) => r.fingerprint);
+    expect(expected).toHaveLength(REPORTS_PER_LIFETIME);
+    expect([...first.reports, ...second.reports].map((r) => r.fingerprint)).toEqual(expected);
+    expect(second.reports.every((r) => r.truncated === false)).toBe(true);
+    // The renamed file gave its report away: once nobody writes to it, it files no truncated copy of it.
+    const old = new Date(Date.now() - 60_000);
+    utimesSync(log('soakd.log.1'), old, old);
+    expect((await sweep({ RACEWATCH_REPORT_TIMEOUT: '10s' })).reports).toHaveLength(0);
+  });
+
   it('copytruncate: the copy is recognised by content and only the new content of the truncated file is read', async () => {
     writeFileSync(log(), lifetimes[0]!);
     await sweep();

@@ -4,11 +4,11 @@ import { createLogger, type Logger } from '../log/logger.js';
 import { RaceExtractor, type ExtractEvent } from '../pipeline/extract.js';
 import { describeDelivery } from '../sink/gitlab/report.js';
 import { writeOut } from '../sink/output.js';
-import { checkpointFile, checkpointOf, findCheckpoint, loadCheckpoints, MARK_BYTES, saveCheckpoints, type Checkpoint } from '../state/checkpoints.js';
+import { checkpointFile, loadCheckpoints, saveCheckpoints, type Checkpoint } from '../state/checkpoints.js';
 import { lockState } from '../state/sink-state.js';
 import { expandPaths, InputError } from '../source/expand.js';
-import { identify, readRange, type FileIdentity } from '../source/identity.js';
-import { gunzippedRange, openFrom } from '../source/resume-read.js';
+import { identify, type FileIdentity } from '../source/identity.js';
+import { captureCheckpoint, CheckpointClaims, contentOfPath, openFrom, type ResumedRead } from '../source/resume.js';
 import { EXIT } from './exit-codes.js';
 import { emptyTotals, eventHandler, extractOptions, openSinks, stateDirOf, type CommandIo, type RunTotals } from './wiring.js';
 
@@ -78,7 +78,11 @@ async function identifyAll(paths: string[], log: Logger, totals: RunTotals): Pro
   return identities;
 }
 
-/** Files that keep their inode claim their checkpoint first, so a rotated copy cannot take it from them. */
+/**
+ * Each file from its own checkpoint (see CheckpointClaims). A file renamed by rotation whose report is
+ * still open at its end offers it to the new file now at its old path, read right after it, so that a
+ * report split across the rotation is filed once, whole, as the daemon files it.
+ */
 async function sweepFiles(
   identities: FileIdentity[],
   saved: Checkpoint[],
@@ -87,59 +91,79 @@ async function sweepFiles(
   log: Logger,
   totals: RunTotals,
 ): Promise<{ next: Checkpoint[]; unclaimed: Checkpoint[] }> {
-  const unclaimed = [...saved];
-  const claims = new Map<FileIdentity, Checkpoint | null>();
-  const claim = (identity: FileIdentity, match: Checkpoint | null) => {
-    claims.set(identity, match);
-    if (match) unclaimed.splice(unclaimed.indexOf(match), 1);
-  };
-  for (const identity of identities) {
-    const match = findCheckpoint(unclaimed, identity);
-    if (match && match.dev === identity.dev && match.ino === identity.ino) claim(identity, match);
-  }
-  for (const identity of identities) if (!claims.has(identity)) claim(identity, findCheckpoint(unclaimed, identity));
-
-  const startAtEnd = settings.startAt === 'end' && saved.length === 0;
+  const claimed = new CheckpointClaims(saved);
+  const checkpoints = claimed.claimAll(identities);
+  const whenNew = settings.startAt === 'end' && saved.length === 0 ? 'end' : 'start';
   const next: Checkpoint[] = [];
-  for (const identity of identities) {
-    try {
-      next.push(await sweepFile(identity, claims.get(identity) ?? null, startAtEnd, settings, handle, log, totals));
-    } catch (error) {
-      if (!(error instanceof InputError)) throw error;
-      log.error({ source: error.source }, `${error.message}; reports found before this point were kept`);
-      totals.failedFiles += 1;
+  for (const lineage of lineages(identities, checkpoints)) {
+    const opened: SweptFile[] = [];
+    for (const identity of lineage) {
+      try {
+        const file = await openSwept(identity, checkpoints.get(identity) ?? null, whenNew, settings, log);
+        // Offered before the new file's first byte: whichever file goes on with the report keeps it.
+        opened.at(-1)?.extractor.offerOpenReportTo(file.extractor);
+        for await (const chunk of file.read.chunks) for (const event of file.extractor.push(chunk)) await handle(event);
+        opened.push(file);
+      } catch (error) {
+        if (!(error instanceof InputError)) throw error;
+        log.error({ source: error.source }, `${error.message}; reports found before this point were kept`);
+        totals.failedFiles += 1;
+      }
     }
+    // The new file first: the renamed one is only done with a report it offered once the new one has decided.
+    for (const file of opened.reverse()) next.push(await finishSwept(file, settings, handle, totals));
   }
-  return { next, unclaimed };
+  return { next, unclaimed: claimed.unclaimed };
 }
 
-async function sweepFile(
-  identity: FileIdentity,
-  checkpoint: Checkpoint | null,
-  startAtEnd: boolean,
+/**
+ * The files in the order they are read, in groups: a file whose checkpoint has another path than it has
+ * now (renamed by rotation) with the new file (no checkpoint) now at that path, else one file alone.
+ */
+function lineages(identities: FileIdentity[], checkpoints: Map<FileIdentity, Checkpoint | null>): FileIdentity[][] {
+  const successorOf = new Map<FileIdentity, FileIdentity>();
+  const predecessorOf = new Map<FileIdentity, FileIdentity>();
+  for (const identity of identities) {
+    const saved = checkpoints.get(identity);
+    if (!saved || saved.path === identity.path) continue;
+    const successor = identities.find((other) => other.path === saved.path && !checkpoints.get(other) && !predecessorOf.has(other));
+    if (!successor) continue;
+    successorOf.set(identity, successor);
+    predecessorOf.set(successor, identity);
+  }
+  const groups: FileIdentity[][] = [];
+  for (const identity of identities) {
+    if (successorOf.has(identity)) continue;
+    const predecessor = predecessorOf.get(identity);
+    groups.push(predecessor ? [predecessor, identity] : [identity]);
+  }
+  return groups;
+}
+
+interface SweptFile {
+  identity: FileIdentity;
+  read: ResumedRead;
+  extractor: RaceExtractor;
+}
+
+async function openSwept(identity: FileIdentity, checkpoint: Checkpoint | null, whenNew: 'start' | 'end', settings: Settings, log: Logger): Promise<SweptFile> {
+  const read = await openFrom(identity, checkpoint, whenNew);
+  if (read.restartReason) log.warn({ source: identity.path }, `${identity.path}: ${read.restartReason}; reading it from the start`);
+  return { identity, read, extractor: new RaceExtractor(identity.path, extractOptions(settings), read.resume) };
+}
+
+async function finishSwept(
+  { identity, read, extractor }: SweptFile,
   settings: Settings,
   handle: (event: ExtractEvent) => Promise<void>,
-  log: Logger,
   totals: RunTotals,
 ): Promise<Checkpoint> {
-  const read = await openFrom(identity, checkpoint, startAtEnd);
-  if (read.restartReason) log.warn({ source: identity.path }, `${identity.path}: ${read.restartReason}; reading it from the start`);
-  const extractor = new RaceExtractor(identity.path, extractOptions(settings), read.resume);
-  for await (const chunk of read.chunks) for (const event of extractor.push(chunk)) await handle(event);
   // A report still open at the end of a file nobody writes to any more will never be finished.
   const quiet = Date.now() - identity.mtimeMs >= settings.reportTimeout;
   if (quiet || identity.gzip) for (const event of extractor.end()) await handle(event);
   totals.files += 1;
   totals.bytes += extractor.bytesRead - read.resume.offset;
-  return checkpointAt(identity, extractor.resumePoint);
-}
-
-async function checkpointAt(identity: FileIdentity, resume: { offset: number; line: number; head: Buffer }): Promise<Checkpoint> {
-  const markStart = Math.max(0, resume.offset - MARK_BYTES);
-  const before = identity.gzip
-    ? ((await gunzippedRange(identity.path, markStart, resume.offset)) ?? Buffer.alloc(0))
-    : await readRange(identity.path, markStart, resume.offset - markStart);
-  return checkpointOf(identity, resume, before);
+  return captureCheckpoint(identity, extractor.resumePoint, contentOfPath(identity));
 }
 
 function keepRecent(checkpoints: Checkpoint[]): Checkpoint[] {

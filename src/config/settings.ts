@@ -27,6 +27,8 @@ export interface Settings {
   watch: 'events' | 'poll';
   reconcileInterval: number;
   drainTime: number;
+  /** Unset: the daemon's default, the soft open file limit less a reserve (see defaultMaxOpenFiles). */
+  maxOpenFiles: number | undefined;
   metricsPort: number | undefined;
   metricsHost: string;
   gitlabUrl: string | undefined;
@@ -118,6 +120,7 @@ const SETTINGS = {
   watch: { env: 'RACEWATCH_WATCH', schema: z.enum(['events', 'poll']), fallback: 'events' },
   reconcileInterval: { env: 'RACEWATCH_RECONCILE_INTERVAL', schema: duration, fallback: 2000 },
   drainTime: { env: 'RACEWATCH_DRAIN_TIME', schema: duration, fallback: 30_000 },
+  maxOpenFiles: { env: 'RACEWATCH_MAX_OPEN_FILES', schema: integer(1), fallback: undefined },
   metricsPort: { env: 'RACEWATCH_METRICS_PORT', schema: integer(0).check(z.maximum(65535, 'must be a TCP port')), fallback: undefined },
   metricsHost: {
     env: 'RACEWATCH_METRICS_HOST',

@@ -7,6 +7,7 @@ import { lockState } from '../state/sink-state.js';
 import { emptyTotals, eventHandler, extractOptions, openSinks, stateDirOf, type CommandIo } from '../cli/wiring.js';
 import { DeliveryLoop } from './delivery.js';
 import { Follower } from './follower.js';
+import { defaultMaxOpenFiles } from './handle-pool.js';
 import { resolveMetricsHost, startMetricsServer } from '../observability/http.js';
 
 export const DAEMON_COMMENT_WINDOW_MS = 3_600_000;
@@ -38,6 +39,7 @@ export async function startFollowing(settings: Settings, io: CommandIo, log: Log
   };
   const saved = await orUnlock(() => loadCheckpoints(positions));
   const { sink, gitlab } = await orUnlock(() => openSinks(!persist, connection, settings, io, log, DAEMON_COMMENT_WINDOW_MS));
+  const maxOpenFiles = settings.maxOpenFiles ?? defaultMaxOpenFiles();
   const totals = emptyTotals();
   const handle = eventHandler(sink, log, totals);
   const delivery = gitlab ? new DeliveryLoop(gitlab, log) : null;
@@ -81,6 +83,7 @@ export async function startFollowing(settings: Settings, io: CommandIo, log: Log
       reportTimeoutMs: settings.reportTimeout,
       drainMs: settings.drainTime,
       startAtEnd: settings.startAt === 'end' && saved.length === 0,
+      maxOpenFiles,
       saved,
       log,
       onFailure: (error) => void fail(error),
@@ -112,7 +115,7 @@ export async function startFollowing(settings: Settings, io: CommandIo, log: Log
     await stop();
     throw error;
   }
-  log.info({ paths: settings.paths, files: follower.followedFiles, watch: settings.watch, gitlab: persist }, 'racewatch daemon following');
+  log.info({ paths: settings.paths, files: follower.followedFiles, maxOpenFiles, watch: settings.watch, gitlab: persist }, 'racewatch daemon following');
   return { done, stop };
 }
 

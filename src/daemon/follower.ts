@@ -1,15 +1,16 @@
 import { statSync } from 'node:fs';
-import { open, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import type { Logger } from '../log/logger.js';
 import type { ExtractEvent, ExtractOptions, ResumePoint } from '../pipeline/extract.js';
-import { type Checkpoint, findCheckpoint } from '../state/checkpoints.js';
+import type { Checkpoint } from '../state/checkpoints.js';
 import { expandPaths } from '../source/expand.js';
 import { type FileIdentity, identifyOpen } from '../source/identity.js';
-import { endOf, resumeProblem } from '../source/resume-read.js';
+import { CheckpointClaims, decideResume } from '../source/resume.js';
 import { counts } from '../observability/metrics.js';
 import { FileEvents } from './file-events.js';
+import { HandlePool } from './handle-pool.js';
 import { fileKey, TrackedFile } from './tracked-file.js';
 
 export interface FollowerOptions {
@@ -24,6 +25,8 @@ export interface FollowerOptions {
   drainMs: number;
   /** Files already there at start with no saved position are read from their end. */
   startAtEnd: boolean;
+  /** At most this many followed files hold a descriptor; the least recently written wait closed (handle-pool.ts). */
+  maxOpenFiles: number;
   saved: Checkpoint[];
   log: Logger;
   /** A pass failed in a way following cannot go on from (the state can no longer be saved): stop. */
@@ -67,7 +70,8 @@ export class Follower {
   private retired: ExtractEvent[] = [];
   /** Which file each path had when this pass began: the lineage a rotated report continues along. */
   private pathsBefore = new Map<string, TrackedFile>();
-  private readonly unclaimed: Checkpoint[];
+  /** The saved checkpoints not yet given to a followed file (see CheckpointClaims). */
+  private readonly claims: CheckpointClaims;
   /** Where followed files can appear: the spec bases and every directory a listed file is in. */
   private bases: string[] = [];
   private listedDirectories = new Map<string, string>();
@@ -90,13 +94,15 @@ export class Follower {
   private stopped = false;
   private first = true;
   private readonly now: () => number;
+  private readonly pool: HandlePool;
 
   constructor(
     private readonly options: FollowerOptions,
     private readonly onBatch: (batch: Batch) => Promise<void>,
   ) {
-    this.unclaimed = [...options.saved];
+    this.claims = new CheckpointClaims(options.saved);
     this.now = options.now ?? Date.now;
+    this.pool = new HandlePool(options.maxOpenFiles, options.log);
   }
 
   get followedFiles(): number {
@@ -196,13 +202,14 @@ export class Follower {
     }
     this.first = false;
     counts.filesFollowed = this.files.size;
+    counts.filesOpen = this.pool.openCount;
     if (events.length > 0 || ((this.changed || this.unsavedPositions) && now - this.lastSaveAt >= QUIET_SAVE_MS)) await this.save(events);
     else if (this.changed) this.unsavedPositions = true;
   }
 
   /** Hands the events and every file's position to onBatch (positions only if they moved). */
   private async save(events: ExtractEvent[]): Promise<void> {
-    const checkpoints = [...(await Promise.all([...this.files.values()].map((tracked) => tracked.checkpoint()))), ...this.unclaimed];
+    const checkpoints = [...(await Promise.all([...this.files.values()].map((tracked) => tracked.checkpoint()))), ...this.claims.unclaimed];
     const positions = checkpoints.map((c) => `${c.dev}:${c.ino}:${c.offset}:${c.path}`).join('|');
     this.unsavedPositions = false;
     if (events.length === 0 && positions === this.lastPositions) return;
@@ -268,43 +275,52 @@ export class Follower {
     const key = fileKey(info);
     if (this.compressed.has(key)) return null;
     const known = this.files.get(key);
-    if (known && !(await known.isDeleted())) return known;
+    // A dormant file was just found at this path by its device and inode: it has a name (maybe a new one).
+    if (known && (known.dormant || !(await known.isDeleted()))) return known;
     if (known) this.retired.push(...(await this.retire(known)));
-    const handle = await open(filePath, 'r');
-    // Known by what was opened, not by the stat before: a rename in between would file one inode's
-    // position under another's key, and the file the stat saw would never be read.
-    const identity = await identifyOpen(handle, filePath);
-    const opened = fileKey(identity);
-    if (opened !== key && (this.files.has(opened) || this.compressed.has(opened))) {
-      await handle.close();
-      return this.files.get(opened) ?? null;
+    // Within the budget: past it the least recently written file is closed first. Null: no descriptor
+    // was free even so (the pool warned once); the next listing tries again.
+    const handle = await this.pool.open(filePath);
+    if (handle === null) return null;
+    let identity: FileIdentity;
+    let resume: ResumePoint;
+    try {
+      // Known by what was opened, not by the stat before: a rename in between would file one inode's
+      // position under another's key, and the file the stat saw would never be read.
+      identity = await identifyOpen(handle, filePath);
+      const opened = fileKey(identity);
+      if (opened !== key && (this.files.has(opened) || this.compressed.has(opened))) {
+        await this.pool.discard(handle);
+        return this.files.get(opened) ?? null;
+      }
+      if (identity.gzip) {
+        // Rotated and compressed: its content was read while it was the live file.
+        this.compressed.add(opened);
+        await this.pool.discard(handle);
+        return null;
+      }
+      resume = await this.resumePointFor(identity, identity.size);
+    } catch (error) {
+      await this.pool.discard(handle).catch(() => {});
+      throw error;
     }
-    if (identity.gzip) {
-      // Rotated and compressed: its content was read while it was the live file.
-      this.compressed.add(opened);
-      await handle.close();
-      return null;
-    }
-    const resume = await this.resumePointFor(identity, identity.size);
-    const tracked = new TrackedFile(filePath, identity.dev, identity.ino, handle, this.options.extract, resume, now);
+    const tracked = new TrackedFile(filePath, identity.dev, identity.ino, handle, this.options.extract, resume, now, this.pool);
     await this.continueLineage(filePath, tracked, now);
     this.files.set(tracked.key, tracked);
     return tracked;
   }
 
+  /**
+   * Where a newly followed file is read from (see decideResume): its own checkpoint, claimed as if the
+   * whole listing it came in claimed together (a file keeping its inode before any copy of it).
+   */
   private async resumePointFor(identity: FileIdentity, size: number): Promise<ResumePoint> {
-    const fresh = { offset: 0, line: 1, head: identity.head };
     if (identity.gzip) return { offset: size, line: 1, head: identity.head };
-    const checkpoint = findCheckpoint(this.unclaimed, identity);
-    if (checkpoint) {
-      this.unclaimed.splice(this.unclaimed.indexOf(checkpoint), 1);
-      const problem = await resumeProblem(identity, checkpoint);
-      if (!problem) return { offset: checkpoint.offset, line: checkpoint.line, head: Buffer.from(checkpoint.head, 'base64') };
-      this.options.log.warn({ source: identity.path }, `${identity.path}: ${problem}; reading it from the start`);
-      return fresh;
-    }
-    if (this.first && this.options.startAtEnd) return endOf(identity);
-    return fresh;
+    const checkpoint = await this.claims.claim(identity, this.listedPaths);
+    const whenNew = this.first && this.options.startAtEnd ? 'end' : 'start';
+    const { resume, restartReason } = await decideResume(identity, checkpoint, whenNew);
+    if (restartReason) this.options.log.warn({ source: identity.path }, `${identity.path}: ${restartReason}; reading it from the start`);
+    return resume;
   }
 }
 

@@ -36,7 +36,8 @@ function buildRegistry(): Registry {
   counter('racewatch_comments_posted_total', 'GitLab comments posted', () => counts.commentsPosted);
   counter('racewatch_bytes_read_total', 'Log bytes read', () => counts.bytesRead);
   gauge('racewatch_sightings_pending', 'Sightings not yet acknowledged by GitLab', () => counts.sightingsPending);
-  gauge('racewatch_files_followed', 'Log files open for following', () => counts.filesFollowed);
+  gauge('racewatch_files_followed', 'Log files followed', () => counts.filesFollowed);
+  gauge('racewatch_files_open', 'Followed log files holding an open descriptor (at most RACEWATCH_MAX_OPEN_FILES)', () => counts.filesOpen);
   gauge('racewatch_seconds_since_last_read', 'Seconds since log data was last read', () => (Date.now() - counts.lastReadAt) / 1000);
   new Counter({
     name: 'racewatch_gitlab_errors_total',

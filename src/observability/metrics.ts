@@ -9,6 +9,7 @@ export const counts = {
   bytesRead: 0,
   sightingsPending: 0,
   filesFollowed: 0,
+  filesOpen: 0,
   lastReadAt: Date.now(),
   gitlabErrorsByStatus: new Map<string, number>(),
 };

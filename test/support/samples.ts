@@ -41,3 +41,17 @@ export async function occurrencesOf(file: string, options?: ExtractOptions): Pro
 export async function* chunksOf(text: string | Buffer): AsyncGenerator<Buffer> {
   yield Buffer.isBuffer(text) ? text : Buffer.from(text);
 }
+
+export const CLOSING_LINE = '==================';
+
+/** The 9 reports of a real soak log (samples/logs/soakd-restarts.log), each from its opening separator to its closing one. */
+export function soakReportTexts(): string[] {
+  const lines = readFileSync(path.join(SAMPLES_DIR, 'logs/soakd-restarts.log'), 'utf8').split('\n');
+  const texts = lines.flatMap((line, i) => {
+    if (line !== 'WARNING: DATA RACE') return [];
+    const end = lines.indexOf(CLOSING_LINE, i);
+    return [`${lines.slice(i - 1, end + 1).join('\n')}\n`];
+  });
+  if (texts.length !== 9) throw new Error(`soakd-restarts.log: found ${texts.length} reports, want 9`);
+  return texts;
+}
