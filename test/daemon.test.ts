@@ -22,7 +22,7 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { jsonLines, racewatch } from './support/cli.js';
-import { LIFETIMES, REPORTS_PER_LIFETIME, recordedOccurrences, startDaemon, waitFor, type DaemonProcess } from './support/daemon.js';
+import { LIFETIMES, REPORTS_PER_LIFETIME, recordedOccurrences, killIfRunning, startDaemon, waitFor, type DaemonProcess } from './support/daemon.js';
 import { startGitlabStandin, type GitlabStandin } from './support/gitlab-standin.js';
 
 let standin: GitlabStandin;
@@ -36,10 +36,7 @@ beforeEach(async () => {
   daemon = null;
 });
 afterEach(async () => {
-  if (daemon && daemon.child.exitCode === null) {
-    daemon.child.kill('SIGKILL');
-    await daemon.exited;
-  }
+  await killIfRunning(daemon);
   await standin.close();
 });
 

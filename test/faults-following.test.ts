@@ -28,7 +28,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { fingerprintInMarker, occurrenceIdsInMarkers } from '../src/sink/gitlab/marker.js';
 import { jsonLines, racewatchAsync } from './support/cli.js';
-import { recordedOccurrences, startDaemon, type DaemonProcess } from './support/daemon.js';
+import { recordedOccurrences, killIfRunning, startDaemon, type DaemonProcess } from './support/daemon.js';
 import { audit, auditProblems, type ExpectedOccurrence } from './support/delivery-audit.js';
 import { startGitlabStandin, type GitlabStandin } from './support/gitlab-standin.js';
 import { CLOSING_LINE, soakReportTexts } from './support/samples.js';
@@ -84,10 +84,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  if (daemon && daemon.child.exitCode === null && daemon.child.signalCode === null) {
-    daemon.child.kill('SIGKILL');
-    await daemon.exited;
-  }
+  await killIfRunning(daemon);
   await standin.close();
   if (process.env.ROTATION_KEEP) console.log(`[following] kept ${dir}`);
   else rmSync(dir, { recursive: true, force: true });

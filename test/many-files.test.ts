@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startDaemon, waitFor, type DaemonProcess } from './support/daemon.js';
+import { killIfRunning, startDaemon, waitFor, type DaemonProcess } from './support/daemon.js';
 import { audit, expectedOccurrences, waitUntilRecorded } from './support/delivery-audit.js';
 import { startGitlabStandin, type GitlabStandin } from './support/gitlab-standin.js';
 import { soakReportTexts } from './support/samples.js';
@@ -40,10 +40,7 @@ beforeEach(async () => {
 });
 
 afterEach(async () => {
-  if (daemon && daemon.child.exitCode === null && daemon.child.signalCode === null) {
-    daemon.child.kill('SIGKILL');
-    await daemon.exited;
-  }
+  await killIfRunning(daemon);
   await standin.close();
   // MANY_FILES_KEEP=1 keeps the directory (the logs, the state, daemon.log with the daemon's output).
   if (process.env.MANY_FILES_KEEP) console.log(`[many-files] kept ${dir}`);

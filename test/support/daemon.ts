@@ -49,3 +49,10 @@ export function recordedOccurrences(standin: GitlabStandin, projectId = 42): str
       ...standin.notes(projectId, issue.iid).flatMap((note) => occurrenceIdsInMarkers(note.body)),
     ]);
 }
+
+/** Ends a daemon a test left running: the test failed before stopping it, and it must not outlive the test. */
+export async function killIfRunning(daemon: DaemonProcess | null): Promise<void> {
+  if (!daemon || daemon.child.exitCode !== null || daemon.child.signalCode !== null) return;
+  daemon.child.kill('SIGKILL');
+  await daemon.exited;
+}
