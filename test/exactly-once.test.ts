@@ -302,7 +302,8 @@ describe('a stop', () => {
     const sink = await openSink({ timeoutMs: 60_000, settleMs: 60_000 });
     await sink.accept(occurrence!);
     const delivering = sink.deliver();
-    while (!standin.requests.some((r) => r.method === 'POST')) await new Promise((resolve) => setTimeout(resolve, 10));
+    // The create, not the POST that makes the `race` label first: only then is a write under way.
+    while (!standin.requests.some((r) => r.method === 'POST' && /\/issues$/.test(r.path))) await new Promise((resolve) => setTimeout(resolve, 10));
     sink.abandonRequests();
     await delivering;
     await sink.close();
