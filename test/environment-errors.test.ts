@@ -6,6 +6,7 @@ import { appendFileSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmS
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { environmentErrorSentence } from '../src/cli/environment-errors.js';
 import { racewatchAsync } from './support/cli.js';
 import { recordedOccurrences, startDaemon, waitFor } from './support/daemon.js';
 import { startGitlabStandin, type GitlabStandin } from './support/gitlab-standin.js';
@@ -125,4 +126,21 @@ describe('a state directory racewatch cannot use', () => {
     },
     60_000,
   );
+});
+
+describe('environmentErrorSentence', () => {
+  // The shape Node gives a failed listen (net.Server 'error'): code, syscall, address and port, no path.
+  const listenError = (code: string, port: number) =>
+    Object.assign(new Error(`listen ${code}: 127.0.0.1:${port}`), { code, syscall: 'listen', address: '127.0.0.1', port });
+
+  it('a port refused is worded for ports, a path refused for files', () => {
+    expect(environmentErrorSentence(listenError('EACCES', 80))).toBe(
+      'cannot listen 127.0.0.1:80: permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; choose another RACEWATCH_METRICS_PORT)',
+    );
+    expect(environmentErrorSentence(listenError('EADDRINUSE', 9100))).toContain('choose another RACEWATCH_METRICS_PORT');
+    const fileError = Object.assign(new Error('EACCES'), { code: 'EACCES', syscall: 'open', path: '/var/lib/racewatch/files.json' });
+    expect(environmentErrorSentence(fileError)).toBe(
+      'cannot open /var/lib/racewatch/files.json: permission denied (racewatch needs read and write access there)',
+    );
+  });
 });

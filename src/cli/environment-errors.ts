@@ -6,7 +6,7 @@
 export function environmentErrorSentence(error: unknown): string | null {
   const { code, path, syscall, address, port } = error as NodeJS.ErrnoException & { address?: string; port?: number };
   if (typeof code !== 'string') return null;
-  const why = REASONS[code];
+  const why = (port === undefined ? undefined : PORT_REASONS[code]) ?? REASONS[code];
   if (!why) return null;
   const where = path ?? (port === undefined ? undefined : `${address ?? ''}:${port}`);
   if (where) return `cannot ${syscall ?? 'use'} ${where}: ${why}`;
@@ -15,6 +15,12 @@ export function environmentErrorSentence(error: unknown): string | null {
 
 // Errors that mean the same whichever file they hit (Node reports a write on an open handle without its path).
 const PATHLESS = new Set(['ENOSPC', 'EDQUOT', 'EMFILE', 'ENFILE']);
+
+/** A listen error names an address and a port: the same codes mean something else than for a file. */
+const PORT_REASONS: Record<string, string> = {
+  EACCES: 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE; choose another RACEWATCH_METRICS_PORT)',
+  EPERM: 'not permitted here (choose another RACEWATCH_METRICS_PORT or RACEWATCH_METRICS_HOST)',
+};
 
 const REASONS: Record<string, string> = {
   EACCES: 'permission denied (racewatch needs read and write access there)',
