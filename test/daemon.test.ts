@@ -256,6 +256,34 @@ for (const watch of ['events', 'poll'] as const) {
       expect(standin.issues(42).some((issue) => (issue.description ?? '').includes('cut off in the log'))).toBe(false);
     });
 
+    it('a single-file path renamed several times between two checks: every generation is read once (found as its siblings)', async () => {
+      writeFileSync(log(), '');
+      await following(watch, { RACEWATCH_PATHS: log(), RACEWATCH_RECONCILE_INTERVAL: '1s' });
+      for (let i = 0; i < 3; i += 1) {
+        appendFileSync(log(), LIFETIMES[i]!);
+        renameSync(log(), log(`soakd.log.${i + 1}`));
+        writeFileSync(log(), '');
+      }
+      await waitFor(() => recorded().length >= 3 * REPORTS_PER_LIFETIME, 'the reports of every generation');
+      expectEachOnce(3 * REPORTS_PER_LIFETIME);
+    });
+
+    it('a report split by a rotation made while the daemon was stopped is reported once, whole, after the restart', async () => {
+      const lines = LIFETIMES[0]!.split('\n');
+      const previous = lines.findIndex((line) => line.startsWith('Previous'));
+      writeFileSync(log(), `${lines.slice(0, previous + 2).join('\n')}\n`);
+      await following(watch, { RACEWATCH_PATHS: log(), RACEWATCH_REPORT_TIMEOUT: '10s' });
+      daemon!.child.kill('SIGTERM');
+      await daemon!.exited;
+      // The writer reopened its path after the rotation: the rest is at the start of the new file.
+      renameSync(log(), log('soakd.log.1'));
+      writeFileSync(log(), `${lines.slice(previous + 2).join('\n')}${LIFETIMES[1]!}`);
+      await following(watch, { RACEWATCH_PATHS: log(), RACEWATCH_REPORT_TIMEOUT: '10s' });
+      await waitFor(() => recorded().length >= 2 * REPORTS_PER_LIFETIME, 'all reports');
+      expectEachOnce(2 * REPORTS_PER_LIFETIME);
+      expect(standin.issues(42).some((issue) => (issue.description ?? '').includes('cut off in the log'))).toBe(false);
+    });
+
     it('a symlink moved to a new target is followed, and the old target is drained', async () => {
       writeFileSync(log('a.log'), LIFETIMES[0]!);
       symlinkSync('a.log', log('current.log'));

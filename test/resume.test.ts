@@ -108,6 +108,7 @@ describe('Follower claims', () => {
         startAtEnd: false,
         maxOpenFiles: 64,
         saved,
+        listedAt: null,
         log: createLogger('silent', process.stderr),
         onFailure: (error) => {
           throw error;

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { CLOCK_SLACK_MS } from '../src/source/generations.js';
 import { jsonLines, racewatchAsync } from './support/cli.js';
 import { startGitlabStandin, type GitlabStandin } from './support/gitlab-standin.js';
 import { SAMPLES_DIR } from './support/samples.js';
@@ -87,6 +89,47 @@ describe('racewatch sweep', () => {
     const old = new Date(Date.now() - 60_000);
     utimesSync(log('soakd.log.1'), old, old);
     expect((await sweep({ RACEWATCH_REPORT_TIMEOUT: '10s' })).reports).toHaveLength(0);
+  });
+
+  describe('a single-file path (RACEWATCH_PATHS=soakd.log): its rotated generations are found as its siblings', () => {
+    const single = () => ({ RACEWATCH_PATHS: log() });
+
+    it('the tail the writer added to the renamed file, and a generation born and rotated away between two sweeps, are read once', async () => {
+      writeFileSync(log('soakd.log-20261101'), lifetimes[2]!); // there before the first sweep: not this sweep's to read
+      await sleep(CLOCK_SLACK_MS + 50);
+      writeFileSync(log(), lifetimes[0]!);
+      expect((await sweep(single())).reports).toHaveLength(REPORTS_PER_LIFETIME);
+      appendFileSync(log(), lifetimes[1]!);
+      renameSync(log(), log('soakd.log.2'));
+      writeFileSync(log(), lifetimes[2]!);
+      renameSync(log(), log('soakd.log.1'));
+      writeFileSync(log(), '');
+      const after = await sweep(single());
+      expect(after.reports.map((r) => path.basename(String(r.source))).sort()).toEqual([
+        ...Array(REPORTS_PER_LIFETIME).fill('soakd.log.1'),
+        ...Array(REPORTS_PER_LIFETIME).fill('soakd.log.2'),
+      ]);
+      expect(after.reports.filter((r) => r.source === log('soakd.log.2')).every((r) => (r.line as number) > 78)).toBe(true);
+      expect((await sweep(single())).reports).toHaveLength(0);
+    });
+
+    it('a report whose rest the new file does not hold yet at the next sweep is filed whole by the sweep after', async () => {
+      const lines = lifetimes[0]!.split('\n');
+      const cut = lines.findIndex((line, i) => i > 30 && line.startsWith('Previous'));
+      writeFileSync(log(), `${lines.slice(0, cut).join('\n')}\n`);
+      expect((await sweep(single())).reports).toHaveLength(1);
+      renameSync(log(), log('soakd.log.1'));
+      writeFileSync(log(), '');
+      // The renamed file went quiet long ago, but the new file is still written: the report waits.
+      const old = new Date(Date.now() - 60_000);
+      utimesSync(log('soakd.log.1'), old, old);
+      expect((await sweep({ ...single(), RACEWATCH_REPORT_TIMEOUT: '10s' })).reports).toHaveLength(0);
+      appendFileSync(log(), lines.slice(cut).join('\n'));
+      const later = await sweep({ ...single(), RACEWATCH_REPORT_TIMEOUT: '10s' });
+      expect(later.reports).toHaveLength(REPORTS_PER_LIFETIME - 1);
+      expect(later.reports.every((r) => r.truncated === false)).toBe(true);
+      expect(later.reports[0]!.source).toBe(log('soakd.log.1'));
+    });
   });
 
   it('copytruncate: the copy is recognised by content and only the new content of the truncated file is read', async () => {

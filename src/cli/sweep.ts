@@ -1,12 +1,14 @@
+import { resolve as resolvePath } from 'node:path';
 import { gitlabConnectionFrom } from '../config/gitlab.js';
 import { ConfigError, loadSettings, type Settings, type SettingOverrides } from '../config/settings.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { RaceExtractor, type ExtractEvent } from '../pipeline/extract.js';
 import { describeDelivery } from '../sink/gitlab/report.js';
 import { writeOut } from '../sink/output.js';
-import { checkpointFile, loadCheckpoints, saveCheckpoints, type Checkpoint } from '../state/checkpoints.js';
+import { checkpointFile, loadPositions, savePositions, type Checkpoint } from '../state/checkpoints.js';
 import { lockState } from '../state/sink-state.js';
 import { expandPaths, InputError } from '../source/expand.js';
+import { inodesOf, rotatedGenerations, worthOpening } from '../source/generations.js';
 import { identify, type FileIdentity } from '../source/identity.js';
 import { captureCheckpoint, CheckpointClaims, contentOfPath, openFrom, type ResumedRead } from '../source/resume.js';
 import { EXIT } from './exit-codes.js';
@@ -37,7 +39,8 @@ export async function runSweep(paths: string[], flags: SweepFlags, io: CommandIo
   const positions = checkpointFile(stateDirOf(settings, io.env));
   const unlock = persist ? await lockState(positions) : async () => {};
   try {
-    const saved = await loadCheckpoints(positions);
+    const saved = await loadPositions(positions);
+    const listedAt = Date.now();
     const { files, errors, skipped } = await expandPaths(specs);
     for (const error of errors) log.error({ source: error.source }, error.message);
     for (const notice of skipped) log.warn({ source: notice.source }, notice.message);
@@ -50,10 +53,18 @@ export async function runSweep(paths: string[], flags: SweepFlags, io: CommandIo
       log,
       totals,
     );
-    const { next, unclaimed } = await sweepFiles(identities, saved, settings, handle, log, totals);
+    const savedInodes = inodesOf(saved.files);
+    const listedPaths = new Set(files.map((f) => resolvePath(f.path)));
+    const generations = rotatedGenerations(specs, saved.listedAt).filter((g) => worthOpening(g, savedInodes) && !listedPaths.has(resolvePath(g.path)));
+    const rotated = await identifyGenerations(
+      generations.map((g) => g.path),
+      log,
+    );
+    const born = new Set(generations.filter((g) => g.born).map((g) => g.path));
+    const { next, unclaimed } = await sweepFiles(identities, rotated, born, saved.files, settings, handle, log, totals);
     await sink.finish();
     const untouched = unclaimed.filter((c) => !next.some((n) => n.path === c.path));
-    if (persist) await saveCheckpoints(positions, keepRecent([...next, ...untouched]));
+    if (persist) await savePositions(positions, { files: keepRecent([...next, ...untouched]), listedAt });
     log.info(totals, 'sweep finished');
     if (gitlab && connection && !json) await writeOut(io.stdout, describeDelivery(gitlab.summary, connection.project, settings.maxNewIssues));
     if (totals.failedFiles > 0) return EXIT.inputError;
@@ -78,13 +89,31 @@ async function identifyAll(paths: string[], log: Logger, totals: RunTotals): Pro
   return identities;
 }
 
+/** Rotated generations are deleted and compressed as logrotate sees fit: one gone meanwhile is no error. */
+async function identifyGenerations(paths: string[], log: Logger): Promise<FileIdentity[]> {
+  const identities: FileIdentity[] = [];
+  for (const path of paths) {
+    try {
+      identities.push(await identify(path));
+    } catch (error) {
+      if (!(error instanceof InputError)) throw error;
+      log.debug({ source: path }, `${error.message}; a rotated generation, skipped`);
+    }
+  }
+  return identities;
+}
+
 /**
  * Each file from its own checkpoint (see CheckpointClaims). A file renamed by rotation whose report is
  * still open at its end offers it to the new file now at its old path, read right after it, so that a
- * report split across the rotation is filed once, whole, as the daemon files it.
+ * report split across the rotation is filed once, whole, as the daemon files it. `rotated`: generations
+ * of single-file paths (generations.ts), read only when born since the last sweep (`born`) or when one of
+ * them is the file a checkpoint was saved for.
  */
 async function sweepFiles(
-  identities: FileIdentity[],
+  listed: FileIdentity[],
+  rotated: FileIdentity[],
+  born: ReadonlySet<string>,
   saved: Checkpoint[],
   settings: Settings,
   handle: (event: ExtractEvent) => Promise<void>,
@@ -92,7 +121,8 @@ async function sweepFiles(
   totals: RunTotals,
 ): Promise<{ next: Checkpoint[]; unclaimed: Checkpoint[] }> {
   const claimed = new CheckpointClaims(saved);
-  const checkpoints = claimed.claimAll(identities);
+  const checkpoints = claimed.claimAll([...listed, ...rotated]);
+  const identities = [...listed, ...rotated.filter((identity) => born.has(identity.path) || checkpoints.get(identity))];
   const whenNew = settings.startAt === 'end' && saved.length === 0 ? 'end' : 'start';
   const next: Checkpoint[] = [];
   for (const lineage of lineages(identities, checkpoints)) {
@@ -111,22 +141,26 @@ async function sweepFiles(
       }
     }
     // The new file first: the renamed one is only done with a report it offered once the new one has decided.
-    for (const file of opened.reverse()) next.push(await finishSwept(file, settings, handle, totals));
+    const [renamed, current] = opened.length === 2 ? opened : [null, opened[0]];
+    if (current) next.push(await finishSwept(current, settings, handle, totals, null));
+    if (renamed) next.push(await finishSwept(renamed, settings, handle, totals, current!));
   }
   return { next, unclaimed: claimed.unclaimed };
 }
 
 /**
  * The files in the order they are read, in groups: a file whose checkpoint has another path than it has
- * now (renamed by rotation) with the new file (no checkpoint) now at that path, else one file alone.
+ * now (renamed by rotation) with the new file now at that path, else one file alone. The new file has no
+ * checkpoint yet, or one saved at its own path while the renamed file's report still continued in it.
  */
 function lineages(identities: FileIdentity[], checkpoints: Map<FileIdentity, Checkpoint | null>): FileIdentity[][] {
   const successorOf = new Map<FileIdentity, FileIdentity>();
   const predecessorOf = new Map<FileIdentity, FileIdentity>();
+  const atOwnPath = (other: FileIdentity) => (checkpoints.get(other)?.path ?? other.path) === other.path;
   for (const identity of identities) {
     const saved = checkpoints.get(identity);
     if (!saved || saved.path === identity.path) continue;
-    const successor = identities.find((other) => other.path === saved.path && !checkpoints.get(other) && !predecessorOf.has(other));
+    const successor = identities.find((other) => other !== identity && other.path === saved.path && atOwnPath(other) && !predecessorOf.has(other));
     if (!successor) continue;
     successorOf.set(identity, successor);
     predecessorOf.set(successor, identity);
@@ -152,18 +186,27 @@ async function openSwept(identity: FileIdentity, checkpoint: Checkpoint | null, 
   return { identity, read, extractor: new RaceExtractor(identity.path, extractOptions(settings), read.resume) };
 }
 
+/**
+ * The checkpoint a swept file leaves. A renamed file whose open report continues in `successor` (the new
+ * file at its old path) keeps its old path in it until that report is settled, so that the next sweep
+ * pairs the two again; it is filed cut off only once both files went quiet.
+ */
 async function finishSwept(
   { identity, read, extractor }: SweptFile,
   settings: Settings,
   handle: (event: ExtractEvent) => Promise<void>,
   totals: RunTotals,
+  successor: SweptFile | null,
 ): Promise<Checkpoint> {
+  const quiet = (file: FileIdentity) => Date.now() - file.mtimeMs >= settings.reportTimeout;
+  const continues = successor !== null && extractor.continuesInNextFile;
   // A report still open at the end of a file nobody writes to any more will never be finished.
-  const quiet = Date.now() - identity.mtimeMs >= settings.reportTimeout;
-  if (quiet || identity.gzip) for (const event of extractor.end()) await handle(event);
+  const finished = continues ? quiet(identity) && quiet(successor.identity) : quiet(identity) || identity.gzip;
+  if (finished) for (const event of extractor.end()) await handle(event);
   totals.files += 1;
   totals.bytes += extractor.bytesRead - read.resume.offset;
-  return captureCheckpoint(identity, extractor.resumePoint, contentOfPath(identity));
+  const checkpoint = await captureCheckpoint(identity, extractor.resumePoint, contentOfPath(identity));
+  return extractor.continuesInNextFile && successor ? { ...checkpoint, path: successor.identity.path } : checkpoint;
 }
 
 function keepRecent(checkpoints: Checkpoint[]): Checkpoint[] {

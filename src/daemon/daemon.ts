@@ -2,7 +2,7 @@ import { schedule, validate } from 'node-cron';
 import { gitlabConnectionFrom } from '../config/gitlab.js';
 import { ConfigError, type Settings } from '../config/settings.js';
 import type { Logger } from '../log/logger.js';
-import { checkpointFile, loadCheckpoints, saveCheckpoints } from '../state/checkpoints.js';
+import { checkpointFile, loadPositions, savePositions } from '../state/checkpoints.js';
 import { lockState } from '../state/sink-state.js';
 import { emptyTotals, eventHandler, extractOptions, openSinks, stateDirOf, type CommandIo } from '../cli/wiring.js';
 import { DeliveryLoop } from './delivery.js';
@@ -37,7 +37,7 @@ export async function startFollowing(settings: Settings, io: CommandIo, log: Log
       throw error;
     }
   };
-  const saved = await orUnlock(() => loadCheckpoints(positions));
+  const saved = await orUnlock(() => loadPositions(positions));
   const { sink, gitlab } = await orUnlock(() => openSinks(!persist, connection, settings, io, log, DAEMON_COMMENT_WINDOW_MS));
   const maxOpenFiles = settings.maxOpenFiles ?? defaultMaxOpenFiles();
   const totals = emptyTotals();
@@ -82,18 +82,19 @@ export async function startFollowing(settings: Settings, io: CommandIo, log: Log
       reconcileMs: settings.reconcileInterval,
       reportTimeoutMs: settings.reportTimeout,
       drainMs: settings.drainTime,
-      startAtEnd: settings.startAt === 'end' && saved.length === 0,
+      startAtEnd: settings.startAt === 'end' && saved.files.length === 0,
       maxOpenFiles,
-      saved,
+      saved: saved.files,
+      listedAt: saved.listedAt,
       log,
       onFailure: (error) => void fail(error),
     },
-    async ({ events, checkpoints }) => {
+    async ({ events, checkpoints, listedAt }) => {
       for (const event of events) await handle(event);
       if (!persist) return;
       // The sightings are durable before the positions move past them.
       await sink.persist();
-      await saveCheckpoints(positions, checkpoints);
+      await savePositions(positions, { files: checkpoints, listedAt });
       if (events.some((event) => event.type === 'race')) delivery?.request();
     },
   );

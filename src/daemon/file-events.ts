@@ -5,6 +5,7 @@ export interface FileEventHandlers {
   written(path: string): void;
   /** A followed path was deleted, renamed away or created again: the paths need listing. */
   moved(path: string): void;
+  /** Every watcher error (see onWatchError for the inotify limit). */
   error(error: unknown): void;
 }
 
@@ -32,15 +33,18 @@ export class WatchLimitError extends Error {
   }
 }
 
-/** Forwards watcher errors, but the inotify limit only once: past it, every further file fails the same way. */
-function onWatchError(handlers: FileEventHandlers): (error: unknown) => void {
+/**
+ * Forwards watcher errors, but the inotify limit only once: past it, every further watch (of a file or a
+ * directory) fails the same way.
+ */
+export function onWatchError(report: (error: unknown) => void): (error: unknown) => void {
   let limitReported = false;
   return (error) => {
     const code = (error as NodeJS.ErrnoException | undefined)?.code;
-    if (code === undefined || !LIMIT_CODES.has(code)) return handlers.error(error);
+    if (code === undefined || !LIMIT_CODES.has(code)) return report(error);
     if (limitReported) return;
     limitReported = true;
-    handlers.error(new WatchLimitError(code, error));
+    report(new WatchLimitError(code, error));
   };
 }
 
@@ -65,7 +69,7 @@ export class FileEvents {
     const watcher = watch(paths, { ignoreInitial: true, alwaysStat: false });
     // Before 'ready': chokidar reports a watch it could not add (ENOSPC past fs.inotify.max_user_watches)
     // while it adds the first paths, and an 'error' with no listener is thrown, killing the process.
-    watcher.on('error', onWatchError(handlers));
+    watcher.on('error', handlers.error);
     // chokidar never says 'ready' when it starts with nothing to watch.
     if (paths.length > 0) await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
     const events = new FileEvents(watcher, handlers);

@@ -1,15 +1,17 @@
 import { statSync } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { type FileHandle, stat } from 'node:fs/promises';
 import path from 'node:path';
 import picomatch from 'picomatch';
 import type { Logger } from '../log/logger.js';
 import type { ExtractEvent, ExtractOptions, ResumePoint } from '../pipeline/extract.js';
 import type { Checkpoint } from '../state/checkpoints.js';
 import { expandPaths } from '../source/expand.js';
+import { type Generation, inodesOf, Lineages, lineageOf, rotatedGenerations, singleFileSpecs, worthOpening } from '../source/generations.js';
 import { type FileIdentity, identifyOpen } from '../source/identity.js';
-import { CheckpointClaims, decideResume } from '../source/resume.js';
+import { CheckpointClaims, contentOfHandle, copyResume, decideResume, sameContent } from '../source/resume.js';
 import { counts } from '../observability/metrics.js';
-import { FileEvents } from './file-events.js';
+import { DirectoryEvents } from './directory-events.js';
+import { FileEvents, onWatchError } from './file-events.js';
 import { HandlePool } from './handle-pool.js';
 import { fileKey, TrackedFile } from './tracked-file.js';
 
@@ -28,6 +30,8 @@ export interface FollowerOptions {
   /** At most this many followed files hold a descriptor; the least recently written wait closed (handle-pool.ts). */
   maxOpenFiles: number;
   saved: Checkpoint[];
+  /** When the paths were last listed by the run that saved `saved` (null: never, or not known). */
+  listedAt: number | null;
   log: Logger;
   /** A pass failed in a way following cannot go on from (the state can no longer be saved): stop. */
   onFailure: (error: unknown) => void;
@@ -43,6 +47,10 @@ export interface FollowerOptions {
 type PassKind = 'probe' | 'verify' | 'list';
 const PASS_RANK: Record<PassKind, number> = { probe: 0, verify: 1, list: 2 };
 
+/** What opening a listed path answers when the file went away since it was listed. */
+const GONE_CODES = new Set(['ENOENT', 'ENOTDIR']);
+/** A listing that opened files is repeated, up to this many times in all, until it opens none. */
+const MAX_LISTING_ROUNDS = 4;
 /** Every this many ticks a `verify` pass. */
 const VERIFY_EVERY = 15;
 /** Every this many ticks a `list` pass whatever the directories show (coarse timestamps, lost events). */
@@ -57,6 +65,8 @@ const QUIET_SAVE_MS = 5_000;
 export interface Batch {
   events: ExtractEvent[];
   checkpoints: Checkpoint[];
+  /** When the latest listing of the paths began. */
+  listedAt: number | null;
 }
 
 /**
@@ -77,7 +87,12 @@ export class Follower {
   private listedDirectories = new Map<string, string>();
   /** The paths the latest listing found. */
   private listedPaths: string[] = [];
+  /** Those and the rotated generations opened with them: the files that claim checkpoints together. */
+  private claimListing: string[] = [];
   private fileEvents: FileEvents | null = null;
+  private directoryEvents: DirectoryEvents | null = null;
+  /** File and directory watches alike: the inotify limit is said once. */
+  private readonly watchError = onWatchError((error) => this.options.log.warn({ error: String(error) }, 'file watcher error; the periodic checks still run'));
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> = Promise.resolve();
   private queued = false;
@@ -89,6 +104,8 @@ export class Follower {
   private failed = false;
   /** When the paths were last listed: while no listed directory changes, that listing still holds. */
   private lastListingAt = -Infinity;
+  /** When the latest listing began, by this run or (until this run lists) the run that saved the positions. */
+  private listedAt: number | null;
   private lastPositions = '';
   private changed = false;
   private stopped = false;
@@ -101,6 +118,7 @@ export class Follower {
     private readonly onBatch: (batch: Batch) => Promise<void>,
   ) {
     this.claims = new CheckpointClaims(options.saved);
+    this.listedAt = options.listedAt;
     this.now = options.now ?? Date.now;
     this.pool = new HandlePool(options.maxOpenFiles, options.log);
   }
@@ -112,7 +130,10 @@ export class Follower {
   async start(): Promise<void> {
     this.bases = [...new Set(await Promise.all(this.options.specs.map(watchBase)))];
     await this.reconcileNow('list', null);
-    if (this.options.mode === 'events') this.fileEvents = await this.startFileEvents();
+    if (this.options.mode === 'events') {
+      this.fileEvents = await this.startFileEvents();
+      this.directoryEvents = this.startDirectoryEvents();
+    }
     let ticks = 0;
     // Idle cost matters with thousands of quiet files: most ticks only probe the open files. New, renamed
     // and deleted files show as a change of a listed directory, checked every tick.
@@ -132,6 +153,7 @@ export class Follower {
     this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     await this.fileEvents?.close();
+    this.directoryEvents?.close();
     await this.running;
     if (this.unsavedPositions && !this.failed) await this.save([]);
   }
@@ -177,8 +199,19 @@ export class Follower {
         this.requestReconcile(tracked ? 'probe' : 'list', tracked);
       },
       moved: () => this.requestReconcile('list'),
-      error: (error) => this.options.log.warn({ error: String(error) }, 'file watcher error; the periodic checks still run'),
+      error: this.watchError,
     });
+  }
+
+  /** A single-file path or one of its generations created, deleted or renamed: list at once. */
+  private startDirectoryEvents(): DirectoryEvents {
+    const specs = this.options.specs;
+    return DirectoryEvents.start(
+      singleFileSpecs(specs).map((spec) => path.dirname(spec)),
+      (file) => lineageOf(file, specs) !== null,
+      () => this.requestReconcile('list'),
+      this.watchError,
+    );
   }
 
   private trackedAt(file: string): TrackedFile | null {
@@ -213,7 +246,7 @@ export class Follower {
     const positions = checkpoints.map((c) => `${c.dev}:${c.ino}:${c.offset}:${c.path}`).join('|');
     this.unsavedPositions = false;
     if (events.length === 0 && positions === this.lastPositions) return;
-    await this.onBatch({ events, checkpoints });
+    await this.onBatch({ events, checkpoints, listedAt: this.listedAt });
     this.lastPositions = positions;
     this.lastSaveAt = this.now();
   }
@@ -221,22 +254,67 @@ export class Follower {
   private async discover(now: number): Promise<void> {
     // Signatures taken before listing: a change during the listing shows at the next check.
     const before = new Map([...this.listedDirectories.keys()].map((dir) => [dir, directorySignature(dir)]));
-    const { files } = await expandPaths(this.options.specs);
+    this.pathsBefore = new Map([...this.files.values()].map((file) => [file.path, file]));
+    const opened = new Map<TrackedFile, Checkpoint | null>();
+    // A path listed as one file can be another by the time it is opened (a rotation meanwhile), and the
+    // file listed is then elsewhere. Listing again until nothing new shows finds it in the same pass, so
+    // that it is offered what its predecessor left open before its successor reads a byte.
+    for (let round = 0; round < MAX_LISTING_ROUNDS; round++) {
+      if ((await this.listOnce(now, opened, before)) === 0) break;
+    }
+    await this.continueLineages(opened, now);
+    this.listedAt = now;
+    this.lastListingAt = now;
+  }
+
+  /** Lists the paths and opens what is new among them; returns how many files it opened. */
+  private async listOnce(now: number, opened: Map<TrackedFile, Checkpoint | null>, before: Map<string, string>): Promise<number> {
+    const openedBefore = opened.size;
+    const { files, vanished } = await expandPaths(this.options.specs);
+    counts.filesVanished += vanished;
+    const generations = this.generationsToOpen();
     this.listedPaths = files.map((file) => file.path);
+    this.claimListing = [...this.listedPaths, ...generations.map((generation) => generation.path)];
     this.fileEvents?.follow(this.listedPaths);
     const directories = new Set([...this.bases, ...files.map((file) => path.dirname(path.resolve(file.path)))]);
     this.listedDirectories = new Map([...directories].map((dir) => [dir, before.get(dir) ?? directorySignature(dir)]));
-    this.pathsBefore = new Map([...this.files.values()].map((file) => [file.path, file]));
     for (const file of files) {
-      const tracked = await this.track(file.path, now).catch((error: Error) => {
-        this.options.log.warn({ source: file.path }, `${file.path}: ${error.message}`);
-        return null;
-      });
-      if (!tracked) continue;
-      tracked.path = file.path;
-      tracked.lastSeenAt = now;
+      const tracked = await this.trackOrWarn(file.path, now, null, opened);
+      if (tracked) tracked.lastSeenAt = now;
     }
-    this.lastListingAt = now;
+    // Generations are read, not watched: they drain like any file gone from the paths.
+    for (const generation of generations) await this.trackOrWarn(generation.path, now, generation, opened);
+    return opened.size - openedBefore;
+  }
+
+  /**
+   * The rotated generations of single-file paths to open (generations.ts), born since the previous
+   * listing or named by a saved checkpoint. One already followed is only renamed: it keeps draining.
+   */
+  private generationsToOpen(): Generation[] {
+    const savedInodes = inodesOf(this.claims.unclaimed);
+    return rotatedGenerations(this.options.specs, this.listedAt).filter((generation) => {
+      const known = this.files.get(generation.key);
+      if (known) known.path = generation.path;
+      return !known && !this.compressed.has(generation.key) && worthOpening(generation, savedInodes);
+    });
+  }
+
+  private async trackOrWarn(
+    filePath: string,
+    now: number,
+    generation: Generation | null,
+    opened: Map<TrackedFile, Checkpoint | null>,
+  ): Promise<TrackedFile | null> {
+    try {
+      const tracked = await this.track(filePath, now, generation, opened);
+      if (tracked) tracked.path = filePath;
+      return tracked;
+    } catch (error) {
+      if (GONE_CODES.has((error as NodeJS.ErrnoException).code ?? '')) counts.filesVanished += 1;
+      else if (generation === null) this.options.log.warn({ source: filePath }, `${filePath}: ${(error as Error).message}`);
+      return null;
+    }
   }
 
   private async readOrRetire(tracked: TrackedFile, now: number, mayRetire: boolean): Promise<ExtractEvent[]> {
@@ -259,18 +337,55 @@ export class Follower {
     return [...events, ...(await tracked.close())];
   }
 
-  /** A new file at a path another followed file had: a report that file left open may continue in this one. */
-  private async continueLineage(filePath: string, next: TrackedFile, now: number): Promise<void> {
-    const previous = this.pathsBefore.get(filePath);
-    if (!previous || !this.files.has(previous.key)) return;
-    this.retired.push(...(await previous.readAvailable(now)).events);
-    if (previous.offerOpenReportTo(next)) {
-      this.options.log.debug({ source: filePath }, 'a report open at the end of the rotated file may continue in the new one');
+  /**
+   * A file opened by this listing may continue a report another followed file left open at its end: the
+   * file it replaced (see predecessors). Oldest first, so that along several rotations between two
+   * listings each file is offered the report of the one before it.
+   */
+  private async continueLineages(opened: Map<TrackedFile, Checkpoint | null>, now: number): Promise<void> {
+    if (opened.size === 0) return;
+    const predecessorOf = this.predecessors(opened);
+    const oldestFirst = [...opened.keys()].sort((a, b) => (a.bornAt ?? 0) - (b.bornAt ?? 0));
+    for (const next of oldestFirst) {
+      const previous = predecessorOf(next);
+      if (!previous || previous === next || !this.files.has(previous.key)) continue;
+      this.retired.push(...(await previous.readAvailable(now)).events);
+      if (previous.offerOpenReportTo(next)) {
+        this.options.log.debug({ source: next.path }, 'a report open at the end of the rotated file may continue in the new one');
+      }
     }
   }
 
+  /**
+   * Which file a newly opened one replaced. Where the filesystem keeps birth times: the file of the same
+   * lineage (a log and its rotated generations, see Lineages) born just before it. Else the file its path
+   * had before this listing, or the file whose checkpoint was saved under its path (a rotation while
+   * racewatch was stopped, or a report still continuing in it when racewatch stopped). A file resumed from
+   * a checkpoint saved under another name replaced nothing: it is itself the renamed one.
+   */
+  private predecessors(opened: Map<TrackedFile, Checkpoint | null>): (next: TrackedFile) => TrackedFile | undefined {
+    const files = [...this.files.values()];
+    const lineages = new Lineages([...singleFileSpecs(this.options.specs), ...files.map((file) => file.path)]);
+    const byLineage = new Map<string, TrackedFile[]>();
+    for (const file of files) {
+      if (file.bornAt === null) continue;
+      const root = lineages.rootOf(file.path);
+      byLineage.set(root, [...(byLineage.get(root) ?? []), file]);
+    }
+    const savedAt = new Map([...opened].filter(([file, saved]) => saved && saved.path !== file.path).map(([file, saved]) => [saved!.path, file]));
+    return (next) => {
+      const saved = opened.get(next);
+      if (saved && saved.path !== next.path) return undefined;
+      if (next.bornAt !== null) {
+        const older = (byLineage.get(lineages.rootOf(next.path)) ?? []).filter((file) => file.bornAt! < next.bornAt!);
+        if (older.length > 0) return older.reduce((a, b) => (b.bornAt! > a.bornAt! ? b : a));
+      }
+      return this.pathsBefore.get(next.path) ?? savedAt.get(next.path);
+    };
+  }
+
   /** The followed file at this path, opening it (from its saved position, its start, or its end) when new. */
-  private async track(filePath: string, now: number): Promise<TrackedFile | null> {
+  private async track(filePath: string, now: number, generation: Generation | null, opened: Map<TrackedFile, Checkpoint | null>): Promise<TrackedFile | null> {
     const info = statSync(filePath);
     const key = fileKey(info);
     if (this.compressed.has(key)) return null;
@@ -284,6 +399,7 @@ export class Follower {
     if (handle === null) return null;
     let identity: FileIdentity;
     let resume: ResumePoint;
+    let checkpoint: Checkpoint | null;
     try {
       // Known by what was opened, not by the stat before: a rename in between would file one inode's
       // position under another's key, and the file the stat saw would never be read.
@@ -299,28 +415,57 @@ export class Follower {
         await this.pool.discard(handle);
         return null;
       }
-      resume = await this.resumePointFor(identity, identity.size);
+      ({ resume, checkpoint } = await this.resumePointFor(identity, generation, handle));
+      // A generation with an inode a checkpoint had, but other content: not the file that was saved.
+      if (generation && !generation.born && checkpoint === null) {
+        await this.pool.discard(handle);
+        return null;
+      }
     } catch (error) {
       await this.pool.discard(handle).catch(() => {});
       throw error;
     }
     const tracked = new TrackedFile(filePath, identity.dev, identity.ino, handle, this.options.extract, resume, now, this.pool);
-    await this.continueLineage(filePath, tracked, now);
+    tracked.bornAt = identity.bornAt;
+    opened.set(tracked, checkpoint);
     this.files.set(tracked.key, tracked);
     return tracked;
   }
 
   /**
    * Where a newly followed file is read from (see decideResume): its own checkpoint, claimed as if the
-   * whole listing it came in claimed together (a file keeping its inode before any copy of it).
+   * whole listing it came in claimed together (a file keeping its inode before any copy of it). A
+   * generation born since the last look was never read: its start, whatever the start-at setting.
    */
-  private async resumePointFor(identity: FileIdentity, size: number): Promise<ResumePoint> {
-    if (identity.gzip) return { offset: size, line: 1, head: identity.head };
-    const checkpoint = await this.claims.claim(identity, this.listedPaths);
-    const whenNew = this.first && this.options.startAtEnd ? 'end' : 'start';
+  /**
+   * The positions before truncation of the followed files a new file may be a copy of (they began with
+   * the same bytes). The copy is often listed before the original's truncation shows: an fstat of each
+   * such original tells it now, so the copy is not read again from its start.
+   */
+  private truncatedOriginalsOf(identity: FileIdentity): Checkpoint[] {
+    const originals = [...this.files.values()].filter((file) => file.knownStarts.some((start) => sameContent(start, identity)));
+    for (const file of originals) {
+      const reason = file.noticeTruncation();
+      if (reason) this.options.log.warn({ source: file.path }, `${file.path}: ${reason}; reading it again from the start`);
+    }
+    return originals.flatMap((file) => file.positionBeforeTruncation ?? []);
+  }
+
+  private async resumePointFor(
+    identity: FileIdentity,
+    generation: Generation | null,
+    handle: FileHandle,
+  ): Promise<{ resume: ResumePoint; checkpoint: Checkpoint | null }> {
+    if (identity.gzip) return { resume: { offset: identity.size, line: 1, head: identity.head }, checkpoint: null };
+    const checkpoint = await this.claims.claim(identity, this.claimListing);
+    if (checkpoint === null && !this.first) {
+      const copied = await copyResume(identity, this.truncatedOriginalsOf(identity), contentOfHandle(handle));
+      if (copied) return { resume: copied, checkpoint: null };
+    }
+    const whenNew = this.first && this.options.startAtEnd && !generation?.born ? 'end' : 'start';
     const { resume, restartReason } = await decideResume(identity, checkpoint, whenNew);
     if (restartReason) this.options.log.warn({ source: identity.path }, `${identity.path}: ${restartReason}; reading it from the start`);
-    return resume;
+    return { resume, checkpoint };
   }
 }
 

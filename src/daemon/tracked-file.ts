@@ -40,6 +40,10 @@ export class TrackedFile implements PooledFile {
   private handle: FileHandle | null;
   /** A reopen failed for another reason than the path being gone: warned once until one succeeds. */
   private reopenFailed = false;
+  /** When the file was created, where the filesystem says: orders the generations of a rotated log. */
+  bornAt: number | null = null;
+  /** The path of the file this one offered its open report to (see offerOpenReportTo). */
+  private successorPath: string | null = null;
 
   /** `handle`: from `pool.open` (the file then holds it in the pool), or opened by the caller without a pool. */
   constructor(
@@ -185,13 +189,39 @@ export class TrackedFile implements PooledFile {
   private restart(reason: string): string {
     this.offset = 0;
     this.extractor = new RaceExtractor(this.path, this.options);
+    this.savedBeforeRestart = this.saved ?? this.savedBeforeRestart;
     this.saved = null;
     return reason;
   }
 
+  /** The last checkpoint saved before the file was truncated: a copy of it (copytruncate) is read from there. */
+  get positionBeforeTruncation(): Checkpoint | null {
+    return this.savedBeforeRestart;
+  }
+
+  /** The checkpoints that say what this file began with: the current one and the one before a truncation. */
+  get knownStarts(): Checkpoint[] {
+    return [this.saved, this.savedBeforeRestart].filter((checkpoint) => checkpoint !== null);
+  }
+
+  /** An fstat: the file is shorter than what was read of it (copytruncate) and is read again from 0. */
+  noticeTruncation(): string | null {
+    if (this.handle === null || this.offset === 0 || fstatSync(this.handle.fd).size >= this.offset) return null;
+    return this.restart('truncated (copytruncate or a new writer)');
+  }
+
   /** Offers a report left open at this file's end to the file now at its path (see RaceExtractor.offerOpenReportTo). */
   offerOpenReportTo(next: TrackedFile): boolean {
+    this.successorPath = next.path;
     return this.extractor.offerOpenReportTo(next.extractor);
+  }
+
+  /**
+   * The path to save with the position: while the report left open here continues in the file that
+   * replaced this one, the path that file has, so that a restart pairs the two again (follower.ts).
+   */
+  private get pathToSave(): string {
+    return this.extractor.continuesInNextFile && this.successorPath !== null ? this.successorPath : this.path;
   }
 
   /**
@@ -213,19 +243,22 @@ export class TrackedFile implements PooledFile {
   }
 
   private saved: Checkpoint | null = null;
+  private savedBeforeRestart: Checkpoint | null = null;
 
   /** The position to save: the marker of a report still open, else everything read. */
   async checkpoint(): Promise<Checkpoint> {
     const resume = this.extractor.resumePoint;
+    const path = this.pathToSave;
     if (this.saved && this.saved.offset === resume.offset) {
-      if (this.saved.path === this.path) return this.saved;
+      if (this.saved.path === path) return this.saved;
       // Renamed while dormant: the bytes before the position are still the ones hashed before it closed.
-      if (this.handle === null) return (this.saved = { ...this.saved, path: this.path });
+      if (this.handle === null) return (this.saved = { ...this.saved, path });
     }
     // A dormant file's position moves only when a report it lent across a rotation settles in the other file.
     // Without its bytes the older position stands: read again from there, nothing is lost.
-    if (this.handle === null && !(await this.reopen())) return this.saved ?? checkpointOf(this, { ...resume, offset: 0, line: 1 }, Buffer.alloc(0));
-    this.saved = await captureCheckpoint(this, resume, contentOfHandle(this.handle!));
+    const file = { path, dev: this.dev, ino: this.ino };
+    if (this.handle === null && !(await this.reopen())) return this.saved ?? checkpointOf(file, { ...resume, offset: 0, line: 1 }, Buffer.alloc(0));
+    this.saved = await captureCheckpoint(file, resume, contentOfHandle(this.handle!));
     return this.saved;
   }
 

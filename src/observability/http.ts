@@ -35,6 +35,11 @@ function buildRegistry(): Registry {
   counter('racewatch_issues_created_total', 'GitLab issues filed', () => counts.issuesCreated);
   counter('racewatch_comments_posted_total', 'GitLab comments posted', () => counts.commentsPosted);
   counter('racewatch_bytes_read_total', 'Log bytes read', () => counts.bytesRead);
+  counter(
+    'racewatch_files_vanished_total',
+    'Files a listing of the followed paths found that were gone before racewatch could open them (rotated and deleted faster than it looks)',
+    () => counts.filesVanished,
+  );
   gauge('racewatch_sightings_pending', 'Sightings not yet acknowledged by GitLab', () => counts.sightingsPending);
   gauge('racewatch_files_followed', 'Log files followed', () => counts.filesFollowed);
   gauge('racewatch_files_open', 'Followed log files holding an open descriptor (at most RACEWATCH_MAX_OPEN_FILES)', () => counts.filesOpen);

@@ -10,6 +10,8 @@ export const counts = {
   sightingsPending: 0,
   filesFollowed: 0,
   filesOpen: 0,
+  /** Files a listing found that were gone before they could be opened (rotated and deleted that fast). */
+  filesVanished: 0,
   lastReadAt: Date.now(),
   gitlabErrorsByStatus: new Map<string, number>(),
 };

@@ -59,10 +59,12 @@ export class RaceExtractor {
   private parser: ReportParser;
   /** This source gave its open report to the next file of its path: resume stays at its marker until that report is done. */
   private lentAt: { offset: number; line: number } | null = null;
-  /** This source continues a report begun in the previous file of its path; `release` tells that file it is done. */
-  private adopted: { start: { offset: number; line: number }; release: () => void } | null = null;
+  /** This source continues a report begun in the previous file of its path (`origin`); `release` tells that file it is done. */
+  private adopted: { start: { offset: number; line: number }; origin: RaceExtractor; release: () => void } | null = null;
   /** The previous file of this path left a report open: it may go on there or here, whichever moves first. */
   private offered: OfferedReport | null = null;
+  /** The file this one offered its open report to (see offerOpenReportTo). */
+  private offeredTo: RaceExtractor | null = null;
   private readonly unwrapper: Unwrapper;
   private readonly splitter: LineSplitter;
   private readonly head: HeadBytes;
@@ -95,6 +97,8 @@ export class RaceExtractor {
   end(): ExtractEvent[] {
     this.splitter.end();
     this.toEvents(this.parser.end());
+    // A report offered and never taken stays the previous file's: it closes it there.
+    this.offered = null;
     return this.take();
   }
 
@@ -115,7 +119,9 @@ export class RaceExtractor {
    * first to read a line of the report's grammar keeps it, so it is reported once, whole.
    */
   offerOpenReportTo(next: RaceExtractor): boolean {
+    if (this.offered !== null && this.parser.idle) return this.passOfferOn(next);
     if (!this.parser.openAt) return false;
+    this.offeredTo = next;
     next.offered = {
       parser: this.parser.fork(),
       start: next.splitter.nextLine,
@@ -127,6 +133,18 @@ export class RaceExtractor {
     return true;
   }
 
+  /**
+   * This file was replaced before it showed whether it continues the report offered to it (two rotations
+   * before the writer's next write: an empty generation between two others): the offer goes on to `next`.
+   */
+  private passOfferOn(next: RaceExtractor): boolean {
+    const offer = this.offered!;
+    this.offered = null;
+    offer.origin.offeredTo = next;
+    next.offered = { ...offer, start: next.splitter.nextLine };
+    return true;
+  }
+
   /** Closes a report left open (its writer went quiet or its file went away), keeping any partial line. */
   closeOpenReport(): ExtractEvent[] {
     this.toEvents(this.parser.end());
@@ -135,6 +153,14 @@ export class RaceExtractor {
 
   get hasOpenReport(): boolean {
     return !this.parser.idle;
+  }
+
+  /**
+   * The report left open here is the next file's to finish, or may be: offered and not decided yet, or
+   * taken and not done. Until it is, a reader that stops must pair the two files again when it resumes.
+   */
+  get continuesInNextFile(): boolean {
+    return this.lentAt !== null || this.offeredTo?.offered?.origin === this;
   }
 
   get bytesRead(): number {
@@ -186,23 +212,27 @@ export class RaceExtractor {
     const origin = offer.origin;
     this.offered = null;
     this.parser = offer.parser;
-    this.adopted = { start: offer.start, release: () => (origin.lentAt = null) };
+    this.adopted = { start: offer.start, origin, release: () => (origin.lentAt = null) };
     origin.lentAt = origin.parser.openAt;
     origin.parser = createGoRaceParser(origin.options.parser);
   }
 
   private toEvents(events: ParserEvent[]): void {
-    if (events.length > 0 && this.adopted) {
-      this.adopted.release();
+    const adopted = this.adopted;
+    if (events.length > 0 && adopted) {
+      adopted.release();
       this.adopted = null;
     }
-    for (const event of events) {
+    events.forEach((event, k) => {
+      // The report taken from the previous file belongs where its marker is: its id and place are that
+      // file's, whichever file's reader happened to see its end.
+      const at = k === 0 && adopted ? adopted.origin : this;
       if (event.type === 'report') {
-        this.events.push({ type: 'race', occurrence: toOccurrence(this.source, event.report, this.head, this.options.fingerprint, this.process) });
+        this.events.push({ type: 'race', occurrence: toOccurrence(at.source, event.report, at.head, this.options.fingerprint, at.process) });
       } else {
-        this.events.push({ type: 'abandoned', source: this.source, abandoned: event.abandoned });
+        this.events.push({ type: 'abandoned', source: at.source, abandoned: event.abandoned });
       }
-    }
+    });
   }
 
   private take(): ExtractEvent[] {

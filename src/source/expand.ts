@@ -26,6 +26,8 @@ export interface ExpandedPaths {
   errors: InputError[];
   /** Matched by a glob or found in a directory, but not a regular file (a FIFO, a socket, a device): never read. */
   skipped: InputError[];
+  /** Listed by a glob or a directory, but gone before its stat (a rotation under way, or a dangling link). */
+  vanished: number;
 }
 
 /** Turns command-line paths (files, directories searched recursively, globs, `-`) into files to read, in a stable order. */
@@ -33,6 +35,7 @@ export async function expandPaths(specs: string[]): Promise<ExpandedPaths> {
   const files: SourceFile[] = [];
   const errors: InputError[] = [];
   const skipped: InputError[] = [];
+  const gone = { count: 0 };
   const seen = new Set<string>();
   const add = (file: SourceFile): void => {
     const key = file.path === STDIN_PATH ? STDIN_PATH : path.resolve(file.path);
@@ -42,55 +45,60 @@ export async function expandPaths(specs: string[]): Promise<ExpandedPaths> {
   };
   for (const spec of specs) {
     try {
-      for (const file of await expandOne(spec, skipped)) add(file);
+      for (const file of await expandOne(spec, skipped, gone)) add(file);
     } catch (error) {
       errors.push(error instanceof InputError ? error : new InputError(spec, describeFsError(error)));
     }
   }
-  return { files, errors, skipped };
+  return { files, errors, skipped, vanished: gone.count };
 }
 
-async function expandOne(spec: string, skipped: InputError[]): Promise<SourceFile[]> {
+interface Vanished {
+  count: number;
+}
+
+async function expandOne(spec: string, skipped: InputError[], gone: Vanished): Promise<SourceFile[]> {
   if (spec === STDIN_PATH) return [{ path: STDIN_PATH, size: null }];
   const info = await stat(spec).catch((error: unknown) => {
     if (/[*?[\]{}!()]/.test(spec)) return null;
     throw new InputError(spec, describeFsError(error));
   });
-  if (info === null) return expandGlob(spec, skipped);
-  if (info.isDirectory()) return expandDirectory(spec, skipped);
+  if (info === null) return expandGlob(spec, skipped, gone);
+  if (info.isDirectory()) return expandDirectory(spec, skipped, gone);
   if (!info.isFile()) throw new InputError(spec, `${kindOf(info)}, not a regular file, directory or glob: racewatch reads logs (use - for standard input)`);
   return [{ path: spec, size: info.size }];
 }
 
-async function expandGlob(pattern: string, skipped: InputError[]): Promise<SourceFile[]> {
+async function expandGlob(pattern: string, skipped: InputError[], gone: Vanished): Promise<SourceFile[]> {
   // Loaded only for globs: most runs name files and directories, and every module costs start-up time.
   const { glob } = await import('tinyglobby');
   const matches = await glob(pattern, { onlyFiles: true, dot: false, expandDirectories: false, absolute: path.isAbsolute(pattern) });
   if (matches.length === 0) throw new InputError(pattern, 'no file matches this pattern');
-  return regularFiles(matches.sort(), skipped);
+  return regularFiles(matches.sort(), skipped, gone);
 }
 
-async function expandDirectory(dir: string, skipped: InputError[]): Promise<SourceFile[]> {
+async function expandDirectory(dir: string, skipped: InputError[], gone: Vanished): Promise<SourceFile[]> {
   const entries = await readdir(dir, { recursive: true, withFileTypes: true });
   const names = entries
     .filter((entry) => !entry.isDirectory())
     .map((entry) => path.join(entry.parentPath ?? entry.path, entry.name))
     .sort();
-  return regularFiles(names, skipped);
+  return regularFiles(names, skipped, gone);
 }
 
 /**
  * The regular files among the paths, with their sizes (a symbolic link counts as what it points to). A
  * FIFO or a device would block a scan or never end (a link to /dev/zero), so those are skipped, and said.
  */
-function regularFiles(paths: string[], skipped: InputError[]): SourceFile[] {
+function regularFiles(paths: string[], skipped: InputError[], gone: Vanished): SourceFile[] {
   // Synchronous: thousands of files are common, and a stat is microseconds against a thread-pool round trip.
   return paths.flatMap((file) => {
     let info: Stats;
     try {
       info = statSync(file);
     } catch {
-      return []; // Gone between listing and stat (a rotation in progress), or a dangling link.
+      gone.count += 1; // Gone between listing and stat (a rotation in progress), or a dangling link.
+      return [];
     }
     if (info.isFile()) return [{ path: file, size: info.size }];
     if (!info.isDirectory()) skipped.push(new InputError(file, `${kindOf(info)}, not a regular file: skipped`));

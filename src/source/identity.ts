@@ -11,6 +11,8 @@ export interface FileIdentity {
   ino: number;
   size: number;
   mtimeMs: number;
+  /** When the file was created, where the filesystem keeps it (statx): orders the generations of a log. */
+  bornAt: number | null;
   gzip: boolean;
   /** The first bytes of the content (decompressed for gzip), at most HEAD_BYTES. */
   head: Buffer;
@@ -22,7 +24,7 @@ export async function identify(path: string): Promise<FileIdentity> {
     const raw = await readRange(path, 0, HEAD_BYTES);
     const gzip = raw.subarray(0, 2).equals(GZIP_MAGIC);
     const head = gzip ? await gunzippedHead(path) : raw;
-    return { path, dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, gzip, head };
+    return { path, dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, bornAt: bornAtOf(info), gzip, head };
   } catch (error) {
     if (error instanceof InputError) throw error;
     throw new InputError(path, describeFsError(error));
@@ -38,7 +40,20 @@ export async function identifyOpen(handle: FileHandle, path: string): Promise<Fi
   const buffer = Buffer.alloc(HEAD_BYTES);
   const { bytesRead } = await handle.read(buffer, 0, HEAD_BYTES, 0);
   const head = buffer.subarray(0, bytesRead);
-  return { path, dev: info.dev, ino: info.ino, size: info.size, mtimeMs: info.mtimeMs, gzip: head.subarray(0, 2).equals(GZIP_MAGIC), head };
+  return {
+    path,
+    dev: info.dev,
+    ino: info.ino,
+    size: info.size,
+    mtimeMs: info.mtimeMs,
+    bornAt: bornAtOf(info),
+    gzip: head.subarray(0, 2).equals(GZIP_MAGIC),
+    head,
+  };
+}
+
+function bornAtOf(info: { birthtimeMs: number }): number | null {
+  return info.birthtimeMs > 0 ? info.birthtimeMs : null;
 }
 
 export async function readRange(path: string, start: number, length: number): Promise<Buffer> {

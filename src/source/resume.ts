@@ -52,7 +52,7 @@ function ownCheckpoint(checkpoint: Checkpoint, identity: FileIdentity): boolean 
 }
 
 /** A checkpoint of the same content under another inode: a rotated copy (copytruncate) or its gzip. */
-function sameContent(checkpoint: Checkpoint, identity: FileIdentity): boolean {
+export function sameContent(checkpoint: Checkpoint, identity: FileIdentity): boolean {
   const head = Buffer.from(checkpoint.head, 'base64');
   return Math.min(head.length, identity.head.length) >= MIN_HEAD_FOR_CONTENT_MATCH && headsAgree(head, identity.head);
 }
@@ -185,6 +185,23 @@ export async function decideResume(
   const problem = await savedPositionProblem(checkpoint, identity.gzip ? null : identity.size, read);
   if (problem) return { resume: fresh, restartReason: RESTART_REASONS[problem] };
   return { resume: { offset: checkpoint.offset, line: checkpoint.line, head: Buffer.from(checkpoint.head, 'base64') }, restartReason: null };
+}
+
+/**
+ * Where a new file that is a copy of a followed one (copytruncate: copied, then the original truncated)
+ * is read from: the position the original was read to before it was truncated, when the copy has its
+ * first bytes and, just before that position, the bytes that were there. Reports before it have been
+ * read, with the same ids. Only a truncated original counts: two logs can begin alike (the rest of one
+ * report at the start of two generations) without either being a copy.
+ */
+export async function copyResume(identity: FileIdentity, readTo: readonly Checkpoint[], read: ContentRange): Promise<ResumePoint | null> {
+  for (const position of readTo) {
+    if (!sameContent(position, identity) || position.offset > identity.size) continue;
+    if ((await savedPositionProblem(position, identity.size, read)) === null) {
+      return { offset: position.offset, line: position.line, head: Buffer.from(position.head, 'base64') };
+    }
+  }
+  return null;
 }
 
 export interface ResumedRead extends ResumeDecision {

@@ -23,17 +23,35 @@ const checkpointSchema = z.object({
 export type Checkpoint = z.infer<typeof checkpointSchema>;
 
 export const CHECKPOINT_SCHEMA_VERSION = 1;
-const fileSchema = z.object({ schema: z.literal(CHECKPOINT_SCHEMA_VERSION), files: z.array(checkpointSchema) });
+const fileSchema = z.object({
+  schema: z.literal(CHECKPOINT_SCHEMA_VERSION),
+  files: z.array(checkpointSchema),
+  /**
+   * When the listing of the paths behind these checkpoints began: a rotated generation born after it was
+   * never seen (src/source/generations.ts). Optional, so that files of earlier releases still load (and
+   * theirs ignore it).
+   */
+  listedAt: z.optional(z.string()),
+});
+
+/** The saved read positions, and when the paths they belong to were last listed (null: never, or unknown). */
+export interface Positions {
+  files: Checkpoint[];
+  listedAt: number | null;
+}
 
 export function checkpointFile(stateDir: string): string {
   return path.join(stateDir, 'files.json');
 }
 
-export async function loadCheckpoints(file: string): Promise<Checkpoint[]> {
-  const empty = { schema: CHECKPOINT_SCHEMA_VERSION, files: [] as Checkpoint[] } as const;
-  return (await readStateFile(file, fileSchema, CHECKPOINT_SCHEMA_VERSION, () => empty)).files;
+export async function loadPositions(file: string): Promise<Positions> {
+  const empty: z.infer<typeof fileSchema> = { schema: CHECKPOINT_SCHEMA_VERSION, files: [] };
+  const saved = await readStateFile(file, fileSchema, CHECKPOINT_SCHEMA_VERSION, () => empty);
+  const listedAt = saved.listedAt === undefined ? Number.NaN : Date.parse(saved.listedAt);
+  return { files: saved.files, listedAt: Number.isNaN(listedAt) ? null : listedAt };
 }
 
-export async function saveCheckpoints(file: string, checkpoints: Checkpoint[]): Promise<void> {
-  await writeFileAtomic(file, `${JSON.stringify({ schema: CHECKPOINT_SCHEMA_VERSION, files: checkpoints })}\n`);
+export async function savePositions(file: string, { files, listedAt }: Positions): Promise<void> {
+  const listed = listedAt === null ? {} : { listedAt: new Date(listedAt).toISOString() };
+  await writeFileAtomic(file, `${JSON.stringify({ schema: CHECKPOINT_SCHEMA_VERSION, files, ...listed })}\n`);
 }
