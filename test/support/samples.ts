@@ -12,6 +12,8 @@ export interface SampleEntry {
   file: string;
   program: string | null;
   derivedFrom: string | null;
+  /** The Go release that printed the log (a derived file: its source's), e.g. `go1.19.8`. */
+  goVersion: string;
   reports: number;
   truncated: number;
   bugs: string[];

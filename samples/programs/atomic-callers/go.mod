@@ -1,0 +1,3 @@
+module soak.example/meter
+
+go 1.19

@@ -1,0 +1,3 @@
+module soak.example/pricing
+
+go 1.19

@@ -1,0 +1,3 @@
+module soak.example/relay
+
+go 1.19

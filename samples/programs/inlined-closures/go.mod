@@ -1,0 +1,3 @@
+module soak.example/billing
+
+go 1.19

@@ -1,0 +1,3 @@
+module soak.example/directory
+
+go 1.19

@@ -1,0 +1,3 @@
+module soak.example/pipeline
+
+go 1.19

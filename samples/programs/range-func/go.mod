@@ -1,0 +1,3 @@
+module soak.example/inventory
+
+go 1.23

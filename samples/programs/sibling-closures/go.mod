@@ -1,0 +1,3 @@
+module soak.example/mailer
+
+go 1.19
