@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
 import type { ParsedReport } from '../../parsers/report.js';
-import { shortFunctionName } from './go-names.js';
 import { incompleteIdentity } from './incomplete.js';
 import { goraceV1 } from './legacy/gorace-v1.js';
 import { type Side, sidesOf, type UnknownReason } from './sides.js';
@@ -66,7 +65,7 @@ export function fingerprintReport(report: Pick<ParsedReport, 'accesses' | 'creat
     const key = keyOf('pair', JSON.stringify(known));
     return {
       key,
-      title: titleFor(known.map((side) => shortFunctionName(side[0]!))),
+      title: racingTitle(known, 1),
       sides: known,
       kind: 'complete',
       lineage: [v1],
@@ -76,12 +75,17 @@ export function fingerprintReport(report: Pick<ParsedReport, 'accesses' | 'creat
     };
   }
   if (known.length === 1) {
-    const title = titleFor([shortFunctionName(known[0]![0]!), '(other side unknown)']);
+    const title = racingTitle(known, 1);
     return { key: sideKeys[0]!, title, sides: known, kind: 'half', lineage: [v1], sideKeys, formerShared: [], unknownSides };
   }
   const identity = incompleteIdentity(report);
   const key = keyOf(identity.basis, identity.payload);
   return { key, title: sanitizeTitle(identity.title), sides: identity.sides, kind: 'incomplete', lineage: [], sideKeys: [], formerShared: [v1], unknownSides };
+}
+
+/** The key gorace-v2 gives a report without frames whose text says nothing but its access lines (incomplete.ts). */
+export function unidentifiedReportKey(text: string): string {
+  return keyOf('report', text);
 }
 
 /** The key of one side alone: what a half report of that side is filed under. */
@@ -97,7 +101,13 @@ function compareSides(a: string[], b: string[]): number {
   return a.join('\n').localeCompare(b.join('\n'));
 }
 
-function titleFor(names: string[]): string {
+/**
+ * The title of a bug whose known sides name functions: each racing function with the last `pathElements` elements
+ * of its import path (1: `session.(*Store).Lookup`, 2: `svc/session.(*Store).Lookup`), a lost side as such.
+ */
+export function racingTitle(sides: string[][], pathElements: number): string {
+  const names = sides.map((side) => side[0]!.split('/').slice(-pathElements).join('/'));
+  if (names.length === 1) names.push('(other side unknown)');
   return sanitizeTitle(`Data race: ${names.join(' / ')}`);
 }
 
