@@ -10,6 +10,7 @@ import { findWithin, newDeliveryId, writeExactlyOnce } from './exactly-once.js';
 import { issueDescription, movedDescription, movedSightingsComment, sightingsComment, type CommentReason } from './issue-text.js';
 import { deliveryIdInMarker, movedToInMarker, occurrenceIdsInMarkers } from './marker.js';
 import type { Outbox } from './outbox.js';
+import { titleForNewIssue } from './titles.js';
 import type { IssueTracker, TrackedIssue } from './tracker.js';
 
 export type ReopenPolicy = 'reopen' | 'comment' | 'new-issue';
@@ -169,7 +170,7 @@ export class IssuePolicy {
     const first = sightings[0]!;
     const deliveryId = newDeliveryId();
     const description = issueDescription(sightings, previous?.iid ?? null, deliveryId, bug);
-    const title = first.title;
+    const title = await titleForNewIssue(this.tracker, bug, first);
     const issue = await writeExactlyOnce(this.client, {
       what: 'create issue',
       send: () => this.tracker.createOnce(title, description),

@@ -13,6 +13,7 @@ import { issueToken } from '../../fingerprint/token.js';
 const FENCE_LINE = /^`{3,}/gm;
 const FINGERPRINT_MARKER = /<!-- racewatch:fingerprint (\S+) -->/;
 const KEYS_MARKER = /<!-- racewatch:keys ([^>]*) -->/;
+const SIDES_MARKER = /<!-- racewatch:sides ([A-Za-z0-9+/=]*) -->/;
 const SIDE_KEYS_MARKER = /<!-- racewatch:side-keys ([^>]*) -->/;
 const TOKEN_LINE = /^<sub>racewatch race-.*<\/sub>$/;
 const OCCURRENCES_MARKER = /<!-- racewatch:occurrences ([0-9a-f ]*) -->/g;
@@ -93,6 +94,18 @@ export function answerKeysInMarker(text: string | null | undefined): string[] {
   const fingerprint = FINGERPRINT_MARKER.exec(block)?.[1];
   if (fingerprint === undefined) return [];
   return distinct([fingerprint, ...wordsOf(KEYS_MARKER.exec(block)?.[1])]);
+}
+
+/** The sides the issue was filed with (normalized function names); [] when unreadable. */
+export function sidesInMarker(text: string | null | undefined): string[][] {
+  const encoded = SIDES_MARKER.exec(ownBlock(text))?.[1];
+  try {
+    const sides: unknown = JSON.parse(Buffer.from(encoded ?? '', 'base64').toString('utf8'));
+    const valid = Array.isArray(sides) && sides.every((side) => Array.isArray(side) && side.length > 0 && side.every((name) => typeof name === 'string'));
+    return valid ? (sides as string[][]) : [];
+  } catch {
+    return [];
+  }
 }
 
 export function sideKeysInMarker(text: string | null | undefined): string[] {
