@@ -172,7 +172,7 @@ describe('a write a crash left unanswered', () => {
     const next = await deliver([]);
     expect(next.summary).toMatchObject({ pending: 0, failure: null });
     expect(writes()).toBe(before);
-    expect(readState().schema).toBe(2);
+    expect(readState().schema).toBe(3);
   });
 });
 
@@ -255,6 +255,7 @@ describe('hostile markers', () => {
 describe('the canonical issue', () => {
   const issue = (iid: number, block: string): TrackedIssue => ({
     iid,
+    title: '',
     webUrl: '',
     state: 'opened',
     labels: [],

@@ -35,6 +35,6 @@ describe('fingerprint options', () => {
   it('titles use short package names and the visible token is 16 hex digits of the key', async () => {
     const [occurrence] = await occurrencesOf('logs/two-callers.log');
     expect(occurrence!.title).toBe('Data race: account.(*Account).Balance / account.(*Account).Deposit');
-    expect(issueToken(occurrence!.fingerprint)).toBe(`race-${occurrence!.fingerprint.slice('gorace-v1:'.length, 'gorace-v1:'.length + 16)}`);
+    expect(issueToken(occurrence!.fingerprint)).toBe(`race-${occurrence!.fingerprint.slice('gorace-v2:'.length, 'gorace-v2:'.length + 16)}`);
   });
 });

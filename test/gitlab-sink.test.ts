@@ -27,7 +27,7 @@ describe('first sighting', () => {
     for (const issue of issues()) {
       const occurrence = occurrences.find((o) => o.fingerprint === fingerprintInMarker(issue.description))!;
       expect(issue.title).toBe(occurrence.title);
-      expect(issue.title).not.toContain('gorace-v1');
+      expect(issue.title).not.toContain('gorace-v');
       expect(issue.labels).toContain('race');
       expect(issue.state).toBe('opened');
       expect(issue.description).toContain(occurrence.text.split('\n')[1]);

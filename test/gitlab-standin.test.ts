@@ -263,6 +263,38 @@ describe('search', () => {
   });
 });
 
+describe('a project loaded from a snapshot (what GitLab already held)', () => {
+  it('serves the dumped issues, notes and labels of one stand-in from another, iids and times kept, later writes after them', async () => {
+    await api.Issues.create(PROJECT_ID, 'first', { description: 'race-0123456789abcdef', labels: 'race' });
+    await api.Issues.create(PROJECT_ID, 'second', { labels: 'race,triaged' });
+    await api.IssueNotes.create(PROJECT_ID, 2, 'seen again');
+    standin.closeIssue(PROJECT_ID, 2);
+    const snapshot = standin.dumpProject(PROJECT_ID);
+
+    const other = await startGitlabStandin();
+    try {
+      other.loadProject(PROJECT_ID, snapshot);
+      const otherApi = new Gitlab({ host: other.url, token: other.token });
+      const issues = await otherApi.Issues.all({ projectId: PROJECT_ID, state: 'all', orderBy: 'created_at', sort: 'asc' });
+      expect(issues.map((i) => [i.iid, i.title, i.state, i.labels])).toEqual([
+        [1, 'first', 'opened', ['race']],
+        [2, 'second', 'closed', ['race', 'triaged']],
+      ]);
+      expect(issues.map((i) => i.created_at)).toEqual(snapshot.issues.map((i) => i.createdAt));
+      await expect(otherApi.Issues.all({ projectId: PROJECT_ID, search: 'race-0123456789abcdef', in: 'description' })).resolves.toHaveLength(1);
+      expect((await otherApi.IssueNotes.all(PROJECT_ID, 2)).map((n) => n.body)).toEqual(['seen again']);
+      expect((await otherApi.ProjectLabels.all(PROJECT_ID)).map((l) => l.name)).toEqual(['race', 'triaged']);
+      const third = await otherApi.Issues.create(PROJECT_ID, 'third');
+      expect(third.iid).toBe(3);
+      expect(third.created_at > snapshot.issues[1]!.updatedAt).toBe(true);
+      expect(() => other.loadProject(PROJECT_ID, snapshot)).toThrow(/already has issue 42#1/);
+      expect(other.dumpProject(PROJECT_ID).issues.slice(0, 2)).toEqual(snapshot.issues);
+    } finally {
+      await other.close();
+    }
+  });
+});
+
 describe('notes', () => {
   beforeEach(async () => {
     await api.Issues.create(PROJECT_ID, 'racy');

@@ -46,8 +46,10 @@ describe('racewatch scan --json', () => {
     const objects = jsonLines(result.stdout);
     expect(objects).toHaveLength(realWithRaces.reports);
     for (const object of objects) {
-      expect(Object.keys(object)).toEqual(expect.arrayContaining(['id', 'fingerprint', 'title', 'source', 'line', 'truncated', 'text']));
-      expect(object.fingerprint).toMatch(/^gorace-v1:[0-9a-f]{64}$/);
+      expect(Object.keys(object)).toEqual(expect.arrayContaining(['id', 'fingerprint', 'kind', 'lineage', 'title', 'source', 'line', 'truncated', 'text']));
+      expect(object.fingerprint).toMatch(/^gorace-v2:[0-9a-f]{64}$/);
+      expect(object.kind).toBe('complete');
+      expect(object.lineage).toEqual([expect.stringMatching(/^gorace-v1:[0-9a-f]{64}$/)]);
       expect(object.source).toBe(samplePath(realWithRaces.file));
     }
     const lines = objects.map((o) => o.line as number);

@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StateWriteError, writeFileAtomic } from '../src/state/atomic-file.js';
 import { StateCorruptError } from '../src/state/json-file.js';
+import { unidentifiedReportKey } from '../src/fingerprint/fingerprint.js';
 import { loadState } from '../src/state/sink-state.js';
 
 const dir = () => mkdtempSync(path.join(tmpdir(), 'racewatch-state-test-'));
@@ -91,6 +92,54 @@ describe('state files', () => {
     expect(state.inflight).toBeNull();
     expect(state.issues['gorace-v1:ab']!.iid).toBe(3);
     expect(state.delivered.x).toBe('2026-11-23T06:00:00.000Z');
+  });
+
+  it('a schema 2 state (racewatch 0.1) upgrades to schema 3: its sightings keep their key, one without frames gets its own', async () => {
+    const file = path.join(dir(), 'gitlab-soak_svc.json');
+    const sighting = (id: string, fingerprint: string, sides: string[][], text: string) => ({
+      id,
+      fingerprint,
+      title: 't',
+      sides,
+      host: 'h',
+      source: 's',
+      line: 1,
+      seenAt: '2026-11-23T06:00:00.000Z',
+      truncated: false,
+      text,
+      racingFrames: [],
+      creationSites: [],
+    });
+    const older = {
+      schema: 2,
+      project: 'soak/svc',
+      issues: { 'gorace-v1:ab': { iid: 3, webUrl: 'u', lastCommentAt: null } },
+      pending: [
+        sighting('a', 'gorace-v1:ab', [['pkg.A'], ['pkg.B']], 'report a'),
+        sighting('b', 'gorace-v1:cd', [['(stack lost)'], ['pkg.A']], 'report b'),
+        sighting('c', 'gorace-v1:ef', [['(access not printed)'], ['(access not printed)']], 'report c'),
+      ],
+      delivered: {},
+      inflight: null,
+      settling: [{ fingerprint: 'gorace-v1:ab', iid: 3 }],
+    };
+    writeFileSync(file, JSON.stringify(older));
+    const state = await loadState(file, 'soak/svc');
+    expect(state.schema).toBe(3);
+    expect(state.pending.map(({ id, fingerprint, kind, keys, formerShared }) => ({ id, fingerprint, kind, keys, formerShared }))).toEqual([
+      { id: 'a', fingerprint: 'gorace-v1:ab', kind: 'complete', keys: ['gorace-v1:ab'], formerShared: [] },
+      { id: 'b', fingerprint: 'gorace-v1:cd', kind: 'half', keys: ['gorace-v1:cd'], formerShared: [] },
+      {
+        id: 'c',
+        fingerprint: unidentifiedReportKey('report c'),
+        kind: 'incomplete',
+        keys: [unidentifiedReportKey('report c')],
+        formerShared: ['gorace-v1:ef'],
+      },
+    ]);
+    expect(state.settling).toEqual([{ fingerprint: 'gorace-v1:ab', keys: ['gorace-v1:ab'], iid: 3 }]);
+    expect(state.unlinked).toEqual([]);
+    expect(state.issues['gorace-v1:ab']!.iid).toBe(3);
   });
 
   it('a state file from a newer racewatch is refused, not misread', async () => {

@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
-import type { Access, Frame } from '../../parsers/report.js';
-import { isStandardLibrary, isWrapperFrame, normalizeFunctionName, packagePath, shortFunctionName } from './go-names.js';
+import type { ParsedReport } from '../../parsers/report.js';
+import { incompleteIdentity } from './incomplete.js';
+import { goraceV1 } from './legacy/gorace-v1.js';
+import { type Side, sidesOf, type UnknownReason } from './sides.js';
 
-export const FINGERPRINT_VERSION = 'gorace-v1';
+/**
+ * The key that names a bug. Version 2 (`gorace-v2:`); racewatch 0.1 gave `gorace-v1:` keys (legacy/gorace-v1.ts),
+ * and every report still computes those too, so that nothing 0.1 filed is filed again (its lineage).
+ */
+export const FINGERPRINT_VERSION = 'gorace-v2';
 export const TITLE_MAX_CHARS = 255;
 
 export interface FingerprintOptions {
@@ -16,53 +22,101 @@ export interface FingerprintOptions {
 
 export const DEFAULT_FINGERPRINT_OPTIONS: FingerprintOptions = { depth: 1, skipFunctions: [], appModules: [] };
 
+/**
+ * - `complete`: both accesses name functions; the key is their unordered pair.
+ * - `half`: one side is unknown (lost or cut off); the key is the surviving side alone, so that the report can
+ *   join the issue of the complete report that contains that side.
+ * - `incomplete`: neither side names a function; see incomplete.ts.
+ */
+export type ReportKind = 'complete' | 'half' | 'incomplete';
+
+export interface UnknownSide {
+  /** `read`, `previous write`, `previous access`. */
+  access: string;
+  reason: UnknownReason;
+}
+
 export interface Fingerprint {
-  /** `gorace-v1:<sha256 hex>`: equal for every sighting of the same bug. */
+  /** `gorace-v2:<sha256 hex>`: equal for every sighting of the same bug. */
   key: string;
   title: string;
-  /** The normalized frames each access contributed, sorted so that access order does not matter. */
+  /** The normalized frames each known side contributed (sorted so that access order does not matter). */
   sides: string[][];
+  kind: ReportKind;
+  /** Keys earlier releases gave this report whose issues are this bug's: looked up like the key itself. */
+  lineage: string[];
+  /** The key of each known side alone: a complete report joins an issue filed for a half report of either side. */
+  sideKeys: string[];
+  /** Earlier keys that named many unrelated bugs at once: only read to learn which sightings GitLab already has. */
+  formerShared: string[];
+  unknownSides: UnknownSide[];
 }
 
-const LOST_SIDE = ['(stack lost)'];
-const MISSING_SIDE = ['(access not printed)'];
+/** What besides its key and title tells where a report's sightings belong (see the sink's issue policy). */
+export type BugIdentity = Pick<Fingerprint, 'kind' | 'lineage' | 'sideKeys' | 'formerShared' | 'unknownSides'>;
 
-export function fingerprintAccesses(accesses: Access[], options: FingerprintOptions): Fingerprint {
-  const sides = [0, 1].map((i) => {
-    const access = accesses[i];
-    return access ? sideSignature(access, options) : MISSING_SIDE;
-  });
-  sides.sort((a, b) => a.join('\n').localeCompare(b.join('\n')));
-  const digest = createHash('sha256').update(JSON.stringify(sides)).digest('hex');
-  return { key: `${FINGERPRINT_VERSION}:${digest}`, title: titleFor(sides), sides };
+export function fingerprintReport(report: Pick<ParsedReport, 'accesses' | 'creations' | 'truncated' | 'text'>, options: FingerprintOptions): Fingerprint {
+  const sides = sidesOf(report, options);
+  const known = sides.flatMap((side) => (side.kind === 'named' ? [side.names] : [])).sort(compareSides);
+  const unknownSides = sides.flatMap((side): UnknownSide[] => (side.kind === 'unknown' ? [{ access: side.access, reason: side.reason }] : []));
+  const v1 = goraceV1(report.accesses, options).key;
+  const sideKeys = [...new Set(known.map(sideKey))];
+  if (known.length === 2) {
+    const key = keyOf('pair', JSON.stringify(known));
+    return {
+      key,
+      title: racingTitle(known, 1),
+      sides: known,
+      kind: 'complete',
+      lineage: [v1],
+      sideKeys,
+      formerShared: [],
+      unknownSides,
+    };
+  }
+  if (known.length === 1) {
+    const title = racingTitle(known, 1);
+    return { key: sideKeys[0]!, title, sides: known, kind: 'half', lineage: [v1], sideKeys, formerShared: [], unknownSides };
+  }
+  const identity = incompleteIdentity(report);
+  const key = keyOf(identity.basis, identity.payload);
+  return { key, title: sanitizeTitle(identity.title), sides: identity.sides, kind: 'incomplete', lineage: [], sideKeys: [], formerShared: [v1], unknownSides };
 }
 
-function sideSignature(access: Access, options: FingerprintOptions): string[] {
-  const frames = access.stack.frames;
-  if (frames.length === 0) return access.stack.lost ? LOST_SIDE : MISSING_SIDE;
-  const names = frames
-    .filter((frame) => isApplicationFrame(frame, options))
-    .map((frame) => normalizeFunctionName(frame.func))
-    .filter((name) => !options.skipFunctions.some((pattern) => pattern.test(name)));
-  if (names.length > 0) return names.slice(0, options.depth);
-  const top = frames.find((frame) => !isWrapperFrame(frame.func, frame.file)) ?? frames[0]!;
-  return [normalizeFunctionName(top.func)];
+/** The key gorace-v2 gives a report without frames whose text says nothing but its access lines (incomplete.ts). */
+export function unidentifiedReportKey(text: string): string {
+  return keyOf('report', text);
 }
 
-function isApplicationFrame(frame: Frame, options: FingerprintOptions): boolean {
-  if (isWrapperFrame(frame.func, frame.file) || isStandardLibrary(frame.func)) return false;
-  if (options.appModules.length === 0) return true;
-  const pkg = packagePath(frame.func);
-  return pkg === 'main' || options.appModules.some((prefix) => pkg === prefix || pkg.startsWith(`${prefix}/`));
+/** The key of one side alone: what a half report of that side is filed under. */
+export function sideKey(side: string[]): string {
+  return keyOf('side', JSON.stringify(side));
 }
 
-function titleFor(sides: string[][]): string {
-  const names = sides.map((side) => shortFunctionName(side[0]!));
-  const title = `Data race: ${names.join(' / ')}`;
-  return sanitizeTitle(title).slice(0, TITLE_MAX_CHARS);
+function keyOf(basis: string, payload: string): string {
+  return `${FINGERPRINT_VERSION}:${createHash('sha256').update(`${basis}\n${payload}`).digest('hex')}`;
+}
+
+function compareSides(a: string[], b: string[]): number {
+  return a.join('\n').localeCompare(b.join('\n'));
+}
+
+/**
+ * The title of a bug whose known sides name functions: each racing function with the last `pathElements` elements
+ * of its import path (1: `session.(*Store).Lookup`, 2: `svc/session.(*Store).Lookup`), a lost side as such.
+ */
+export function racingTitle(sides: string[][], pathElements: number): string {
+  const names = sides.map((side) => side[0]!.split('/').slice(-pathElements).join('/'));
+  if (names.length === 1) names.push('(other side unknown)');
+  return sanitizeTitle(`Data race: ${names.join(' / ')}`);
 }
 
 /** Titles come from log text: keep them to one plain line GitLab will not turn into mentions or references. */
-function sanitizeTitle(title: string): string {
-  return title.replace(/[\u0000-\u001f\u007f]/g, ' ').replace(/[@#~`<>]/g, '');
+export function sanitizeTitle(title: string): string {
+  return title
+    .replace(/[\u0000-\u001f\u007f]/g, ' ')
+    .replace(/[@#~`<>]/g, '')
+    .slice(0, TITLE_MAX_CHARS);
 }
+
+export type { Side };

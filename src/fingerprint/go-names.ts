@@ -1,4 +1,5 @@
 /** How Go prints function names in stacks, and which of them belong to the application. */
+import { closureKey } from './closures.js';
 
 // Top-level import path elements of the Go standard library (go list std, Go 1.19 to 1.24).
 const STANDARD_LIBRARY_ROOTS = new Set([
@@ -75,11 +76,19 @@ export function isWrapperFrame(func: string, file: string): boolean {
 }
 
 /**
- * The name as a key: the same function prints differently across builds only in these ways:
- * generic shape arguments, the `-fm` method-value suffix, and `·` (old Go, or mojibake in Windows consoles).
+ * The name as a key: the same function prints differently across builds and Go releases only in these ways:
+ * generic shape arguments, the `-fm` method-value suffix, `·` (old Go, or mojibake in Windows consoles), and
+ * the counters of closures (see closures.ts).
  */
 export function normalizeFunctionName(func: string): string {
-  return collapseTypeArguments(func.replace(/┬╖|·/g, '.')).replace(/-fm$/, '');
+  const plain = collapseTypeArguments(func.replace(/┬╖|·/g, '.')).replace(/-fm$/, '');
+  const pkg = packagePath(plain);
+  return pkg === plain ? plain : closureKey(pkg, plain.slice(pkg.length + 1));
+}
+
+/** A frame of the `sync/atomic` package: the race runtime drops its caller (see fingerprint.ts). */
+export function isAtomicOperation(func: string): boolean {
+  return func.startsWith('sync/atomic.');
 }
 
 function collapseTypeArguments(func: string): string {

@@ -4,7 +4,7 @@ import { createGoRaceParser, GO_RACE_MARKER, type GoRaceParserOptions } from '..
 import type { AbandonedReport, ParsedReport, ParserEvent, ReportLine, ReportParser } from '../../parsers/report.js';
 import { LineSplitter } from '../decoder/line-splitter.js';
 import { createUnwrapper, type Unwrapper, type WrapperName } from '../decoder/wrappers.js';
-import { fingerprintAccesses, type FingerprintOptions } from '../fingerprint/fingerprint.js';
+import { fingerprintReport, type FingerprintOptions } from '../fingerprint/fingerprint.js';
 import type { RaceOccurrence } from './occurrence.js';
 
 export interface ExtractOptions {
@@ -302,12 +302,13 @@ class HeadBytes {
 }
 
 function toOccurrence(source: string, report: ParsedReport, head: HeadBytes, options: FingerprintOptions, process: string | null): RaceOccurrence {
-  const fingerprint = fingerprintAccesses(report.accesses, options);
+  const { key, title, sides, ...identity } = fingerprintReport(report, options);
   return {
     id: occurrenceId(head.upTo(report.markerOffset), report, process),
-    fingerprint: fingerprint.key,
-    title: fingerprint.title,
-    sides: fingerprint.sides,
+    fingerprint: key,
+    title,
+    sides,
+    identity,
     source,
     line: report.markerLine,
     offset: report.markerOffset,

@@ -1,4 +1,5 @@
 import type { ParsedReport } from '../../parsers/report.js';
+import type { BugIdentity } from '../fingerprint/fingerprint.js';
 
 /** One race report seen in one place: what flows from the parser to the sinks. */
 export interface RaceOccurrence {
@@ -8,6 +9,8 @@ export interface RaceOccurrence {
   title: string;
   /** The normalized frames each access contributed to the fingerprint. */
   sides: string[][];
+  /** The report's kind, the keys earlier releases gave it, and the keys of its sides. */
+  identity: BugIdentity;
   source: string;
   line: number;
   offset: number;

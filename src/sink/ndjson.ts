@@ -18,6 +18,8 @@ function toJson(occurrence: RaceOccurrence): Record<string, unknown> {
   return {
     id: occurrence.id,
     fingerprint: occurrence.fingerprint,
+    kind: occurrence.identity.kind,
+    lineage: occurrence.identity.lineage,
     title: occurrence.title,
     source: occurrence.source,
     line: occurrence.line,

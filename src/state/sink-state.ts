@@ -1,6 +1,8 @@
 import path from 'node:path';
 import * as z from 'zod/mini';
 import '../validation/english-messages.js';
+import { unidentifiedReportKey } from '../fingerprint/fingerprint.js';
+import { V1_PLACEHOLDERS } from '../fingerprint/legacy/gorace-v1.js';
 import { readStateFile } from './json-file.js';
 
 export { lockState, StateLockedError } from './lock.js';
@@ -9,7 +11,8 @@ export { lockState, StateLockedError } from './lock.js';
  * What the GitLab sink must remember between runs: which issue each fingerprint has, sightings GitLab has
  * not acknowledged yet, and occurrences already delivered (so a re-scan files nothing twice).
  */
-const sightingSchema = z.object({
+/** Schema 2's sighting: the key alone said where it belonged. */
+const schemaTwoSightingFields = {
   id: z.string(),
   fingerprint: z.string(),
   title: z.string(),
@@ -22,6 +25,29 @@ const sightingSchema = z.object({
   text: z.string(),
   racingFrames: z.array(z.string()),
   creationSites: z.array(z.string()),
+};
+const schemaTwoSighting = z.object(schemaTwoSightingFields);
+
+/**
+ * Where a bug's sightings belong, besides its key (see BugIdentity in fingerprint.ts): every key its issue may
+ * answer to (the key first, then those earlier releases gave it), the keys of its sides, and earlier keys that
+ * named many bugs at once.
+ */
+const bugLookupFields = {
+  fingerprint: z.string(),
+  kind: z.enum(['complete', 'half', 'incomplete']),
+  keys: z.array(z.string()),
+  sideKeys: z.array(z.string()),
+  formerShared: z.array(z.string()),
+};
+const bugLookupSchema = z.object(bugLookupFields);
+export type BugLookup = z.infer<typeof bugLookupSchema>;
+
+const sightingSchema = z.object({
+  ...schemaTwoSightingFields,
+  ...bugLookupFields,
+  /** The sides a half or incomplete report lost, and why: the issue text says so. */
+  unknownSides: z.array(z.object({ access: z.string(), reason: z.enum(['lost', 'cut', 'no-frames', 'not-printed']) })),
 });
 export type Sighting = z.infer<typeof sightingSchema>;
 
@@ -32,7 +58,7 @@ const issueSchema = z.object({
 });
 export type IssueLink = z.infer<typeof issueSchema>;
 
-export const STATE_SCHEMA_VERSION = 2;
+export const STATE_SCHEMA_VERSION = 3;
 
 /**
  * A GitLab write under way, saved before its request is sent: after a crash, a timeout or a lost answer the
@@ -50,8 +76,8 @@ const inflightSchema = z.object({
 });
 export type InflightWrite = z.infer<typeof inflightSchema>;
 
-/** An issue this box created that may turn out to be a concurrent duplicate of another box's. */
-const settlingSchema = z.object({ fingerprint: z.string(), iid: z.number() });
+/** An issue this box created that may turn out to be a concurrent duplicate of another box's (found by its keys). */
+const settlingSchema = z.object({ fingerprint: z.string(), keys: z.array(z.string()), iid: z.number() });
 export type SettlingIssue = z.infer<typeof settlingSchema>;
 
 const stateSchema = z.object({
@@ -63,6 +89,11 @@ const stateSchema = z.object({
   delivered: z.record(z.string(), z.string()),
   inflight: z.nullable(inflightSchema),
   settling: z.array(settlingSchema),
+  /**
+   * Bugs seen again with every sighting delivered already, whose key no issue is known to answer to yet (the
+   * report's key changed in an upgrade): the next delivery finds their issue and writes the key into its marker.
+   */
+  unlinked: z.array(bugLookupSchema),
 });
 export type SinkState = z.infer<typeof stateSchema>;
 
@@ -70,33 +101,65 @@ export type SinkState = z.infer<typeof stateSchema>;
 const schemaOneInflight = z.nullable(z.object({ fingerprint: z.string(), iid: z.nullable(z.number()), ids: z.array(z.string()) }));
 export const LEGACY_DELIVERY_ID = '';
 
-const anySchema = z.union([
-  stateSchema,
-  z.pipe(
-    z.object({
-      schema: z.literal(1),
-      project: z.string(),
-      issues: z.record(z.string(), issueSchema),
-      pending: z.array(sightingSchema),
-      delivered: z.record(z.string(), z.string()),
-      inflight: z._default(schemaOneInflight, null),
+const schemaTwo = z.object({
+  schema: z.literal(2),
+  project: z.string(),
+  issues: z.record(z.string(), issueSchema),
+  pending: z.array(schemaTwoSighting),
+  delivered: z.record(z.string(), z.string()),
+  inflight: z.nullable(inflightSchema),
+  settling: z.array(z.object({ fingerprint: z.string(), iid: z.number() })),
+});
+type SchemaTwoState = z.infer<typeof schemaTwo>;
+
+const schemaOne = z.pipe(
+  z.object({
+    schema: z.literal(1),
+    project: z.string(),
+    issues: z.record(z.string(), issueSchema),
+    pending: z.array(schemaTwoSighting),
+    delivered: z.record(z.string(), z.string()),
+    inflight: z._default(schemaOneInflight, null),
+  }),
+  z.transform(
+    (old): SchemaTwoState => ({
+      ...old,
+      schema: 2,
+      inflight:
+        old.inflight && old.inflight.iid !== null ? { ...old.inflight, deliveryId: LEGACY_DELIVERY_ID, kind: 'note', sentAt: new Date(0).toISOString() } : null,
+      settling: [],
     }),
-    z.transform(
-      (old): SinkState => ({
-        ...old,
-        schema: STATE_SCHEMA_VERSION,
-        inflight:
-          old.inflight && old.inflight.iid !== null
-            ? { ...old.inflight, deliveryId: LEGACY_DELIVERY_ID, kind: 'note', sentAt: new Date(0).toISOString() }
-            : null,
-        settling: [],
-      }),
-    ),
   ),
-]);
+);
+
+/**
+ * Schema 2 (racewatch 0.1) keyed sightings by their gorace-v1 key alone. Its pending sightings keep that key,
+ * which finds the issue 0.1 would have used, except a sighting of a report without frames: its key named every
+ * such report of every bug, so it gets a key of its own (as gorace-v2 gives such a report) and the old one is
+ * only read to learn what GitLab already holds.
+ */
+function toSchemaThree(old: SchemaTwoState): SinkState {
+  return {
+    ...old,
+    schema: STATE_SCHEMA_VERSION,
+    pending: old.pending.map(upgradeSighting),
+    settling: old.settling.map((issue) => ({ ...issue, keys: [issue.fingerprint] })),
+    unlinked: [],
+  };
+}
+
+function upgradeSighting(old: z.infer<typeof schemaTwoSighting>): Sighting {
+  const unknown = old.sides.filter((side) => side.length === 1 && V1_PLACEHOLDERS.includes(side[0]!)).length;
+  const base = { ...old, sideKeys: [], unknownSides: [] };
+  if (unknown < 2) return { ...base, kind: unknown === 1 ? 'half' : 'complete', keys: [old.fingerprint], formerShared: [] };
+  const key = unidentifiedReportKey(old.text);
+  return { ...base, kind: 'incomplete', fingerprint: key, keys: [key], formerShared: [old.fingerprint] };
+}
+
+const anySchema = z.union([stateSchema, z.pipe(z.union([schemaTwo, schemaOne]), z.transform(toSchemaThree))]);
 
 export function emptyState(project: string): SinkState {
-  return { schema: STATE_SCHEMA_VERSION, project, issues: {}, pending: [], delivered: {}, inflight: null, settling: [] };
+  return { schema: STATE_SCHEMA_VERSION, project, issues: {}, pending: [], delivered: {}, inflight: null, settling: [], unlinked: [] };
 }
 
 export function stateFileFor(stateDir: string, project: string): string {

@@ -35,10 +35,10 @@ export function jsonLines(text: string): Record<string, unknown>[] {
 }
 
 /** Runs the built CLI without blocking this process (which may be serving the GitLab stand-in). */
-export function racewatchAsync(args: string[], env: Record<string, string>): Promise<CliResult & { status: number }> {
+export function racewatchAsync(args: string[], env: Record<string, string>, cwd = ROOT): Promise<CliResult & { status: number }> {
   const base = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('RACEWATCH_') && !key.startsWith('GITLAB_')));
   return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, ...args], { env: { ...base, ...env }, cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(process.execPath, [CLI, ...args], { env: { ...base, ...env }, cwd, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       watchForStackTraces(`racewatch ${args.join(' ')}`, () => `${stdout}\n${stderr}`);
       resolve({ status: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });

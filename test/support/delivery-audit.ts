@@ -95,5 +95,5 @@ export async function waitUntilRecorded(standin: GitlabStandin, expectedIds: Ite
 
 export function short(fingerprint: string | undefined | null): string {
   if (!fingerprint) return '?';
-  return fingerprint.replace(/^gorace-v1:/, '').slice(0, 12);
+  return fingerprint.replace(/^gorace-v\d+:/, '').slice(0, 12);
 }

@@ -7,9 +7,11 @@ import { faultReply, FaultQueue, FLAKY_KINDS, FlakyFaults, isErrorFault, isWrite
 import { ApiError, apiError, parseBody, paramError, queryToRecord, readBody, send, type ParsedBody, type Reply } from './gitlab-standin/http.js';
 import { Params } from './gitlab-standin/params.js';
 import { matchRoute, runRoute } from './gitlab-standin/routes.js';
+import { dumpProject, loadProject } from './gitlab-standin/snapshot.js';
 import { HUMAN_USERNAME, Store } from './gitlab-standin/store.js';
 import type { Fault, FlakyKind, FlakyMode, GitlabStandin, RecordedRequest, StandinOptions } from './gitlab-standin/types.js';
 
+export type { ProjectSnapshot } from './gitlab-standin/snapshot.js';
 export type {
   Fault,
   FlakyKind,
@@ -113,6 +115,8 @@ export async function startGitlabStandin(opts: StandinOptions = {}): Promise<Git
     whenIdle: async () => {
       while (handling > 0 && !closed) await new Promise((resolve) => setTimeout(resolve, 20));
     },
+    dumpProject: (projectId) => dumpProject(store, projectId),
+    loadProject: (projectId, snapshot) => loadProject(store, projectId, structuredClone(snapshot)),
     closeIssue: (projectId, iid) => {
       store.updateIssue(existingIssue(store, projectId, iid), { stateEvent: 'close' }, HUMAN_USERNAME);
     },

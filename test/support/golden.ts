@@ -24,6 +24,11 @@ export interface GoldenReport {
   truncated: boolean;
   title: string;
   fingerprint: string;
+  kind: string;
+  /** The keys earlier releases gave the report (gorace-v1), which still find what they filed. */
+  lineage: string[];
+  /** For a report without frames: the earlier key it shared with other bugs, only read to learn what was filed. */
+  formerShared?: string[];
   sides: string[][];
   accesses: GoldenAccess[];
 }
@@ -81,6 +86,9 @@ export async function computeGolden(log: string, options: ExtractOptions = cliDe
         truncated: occurrence.truncated,
         title: occurrence.title,
         fingerprint: occurrence.fingerprint,
+        kind: occurrence.identity.kind,
+        lineage: [...occurrence.identity.lineage],
+        ...(occurrence.identity.formerShared.length > 0 ? { formerShared: [...occurrence.identity.formerShared] } : {}),
         sides: occurrence.sides.map((side) => [...side]),
         accesses: occurrence.report.accesses.map((access) => ({ op: access.op, previous: access.previous })),
       },

@@ -1,4 +1,5 @@
 import type { Access, GoroutineOrigin, ParsedReport, Stack } from '../../parsers/report.js';
+import { parseGoRaceLines } from '../../parsers/go-race.js';
 
 /**
  * Prints a parsed report back in the Go race detector's format (tsan_report.cpp, Go branch), so tests can
@@ -29,4 +30,14 @@ function creationHeader(creation: GoroutineOrigin): string {
 function stackLines(stack: Stack): string[] {
   if (stack.lost) return ['  [failed to restore the stack]'];
   return stack.frames.flatMap((frame, index) => [`  ${frame.func}()`, `      ${frame.file}:${frame.line} +0x${(index * 0x14 + 0x1c).toString(16)}`]);
+}
+
+/** The report printed back and parsed again, as racewatch would read a log that held the varied report. */
+export function reparse(report: Pick<ParsedReport, 'accesses' | 'creations'>, options: { truncateAfterLine?: number } = {}): ParsedReport {
+  let lines = renderReport(report).split('\n');
+  if (options.truncateAfterLine !== undefined) lines = lines.slice(0, options.truncateAfterLine);
+  const events = parseGoRaceLines(lines.map((text, i) => ({ text, line: i + 1, offset: 0 })));
+  const parsed = events.find((event) => event.type === 'report');
+  if (parsed?.type !== 'report') throw new Error('re-rendered report did not parse');
+  return parsed.report;
 }

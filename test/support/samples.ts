@@ -57,3 +57,10 @@ export function soakReportTexts(): string[] {
   if (texts.length !== 9) throw new Error(`soakd-restarts.log: found ${texts.length} reports, want 9`);
   return texts;
 }
+
+/** The occurrences racewatch reads in `text`, as if it were the log `source` (for reports a test varied). */
+export async function occurrencesInText(source: string, text: string, options: ExtractOptions = DEFAULT_EXTRACT): Promise<RaceOccurrence[]> {
+  const occurrences: RaceOccurrence[] = [];
+  for await (const event of extractRaces(source, chunksOf(text), options)) if (event.type === 'race') occurrences.push(event.occurrence);
+  return occurrences;
+}

@@ -7,8 +7,12 @@ import type { TrackedIssue } from './tracker.js';
  * another (a concurrent duplicate) nor was superseded by a newer issue filed under the `new-issue` policy.
  */
 export function canonicalIssue(issues: TrackedIssue[]): TrackedIssue | null {
+  return liveIssues(issues).reduce<TrackedIssue | null>((oldest, issue) => (oldest === null || issue.iid < oldest.iid ? issue : oldest), null);
+}
+
+/** The issues that still stand for their bug: neither moved to another nor superseded by a newer one. */
+export function liveIssues(issues: TrackedIssue[]): TrackedIssue[] {
   const live = issues.filter((issue) => movedToInMarker(issue.description) === null);
   const superseded = new Set(live.map((issue) => supersedesInMarker(issue.description)));
-  const candidates = live.filter((issue) => !superseded.has(issue.iid));
-  return candidates.reduce<TrackedIssue | null>((oldest, issue) => (oldest === null || issue.iid < oldest.iid ? issue : oldest), null);
+  return live.filter((issue) => !superseded.has(issue.iid));
 }

@@ -51,16 +51,18 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
   const policy = new IssuePolicy(tracker, outbox, { ...options, now }, summary, log);
 
   async function deliverAll(): Promise<void> {
-    if (outbox.pendingCount === 0 && !outbox.inflight && outbox.state.settling.length === 0) return;
+    if (outbox.pendingCount === 0 && !outbox.inflight && outbox.state.settling.length === 0 && outbox.state.unlinked.length === 0) return;
     await policy.recoverInflight();
     await tracker.ensureLabels();
     await policy.settleAll();
-    for (const [fingerprint, sightings] of outbox.pendingByFingerprint()) {
+    const groups = [...outbox.pendingByBug(), ...outbox.unlinkedWithoutPending().map((bug) => ({ bug, sightings: [] }))];
+    for (const { bug, sightings } of groups) {
       try {
-        await policy.deliver(fingerprint, sightings);
+        await policy.deliver(bug, sightings);
       } catch (error) {
         if (!(error instanceof GitlabHttpError)) throw error;
         summary.failure = error;
+        const { fingerprint } = bug;
         log.error(
           { fingerprint, status: error.status },
           `could not deliver ${sightings.length} sighting(s) of ${fingerprint}: ${error.message}; they stay pending`,
@@ -73,7 +75,10 @@ export async function createGitlabSink(options: GitlabSinkOptions): Promise<Gitl
     summary,
     async accept(occurrence: RaceOccurrence) {
       summary.received += 1;
-      if (!outbox.accept(toSighting(occurrence, options.host, now()))) summary.alreadyDelivered += 1;
+      const sighting = toSighting(occurrence, options.host, now());
+      if (outbox.accept(sighting)) return;
+      summary.alreadyDelivered += 1;
+      outbox.rememberKey(sighting);
     },
     persist: () => outbox.save(),
     async deliver() {

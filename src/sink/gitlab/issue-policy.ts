@@ -1,7 +1,8 @@
 import type { Logger } from '../../log/logger.js';
 import { counts } from '../../observability/metrics.js';
-import type { InflightWrite, Sighting } from '../../state/sink-state.js';
+import type { BugLookup, InflightWrite, Sighting } from '../../state/sink-state.js';
 import { LEGACY_DELIVERY_ID } from '../../state/sink-state.js';
+import { BugIssues } from './bug-issues.js';
 import { canonicalIssue } from './canonical.js';
 import type { GitlabClient } from './client.js';
 import { GitlabHttpError } from './errors.js';
@@ -9,6 +10,7 @@ import { findWithin, newDeliveryId, writeExactlyOnce } from './exactly-once.js';
 import { issueDescription, movedDescription, movedSightingsComment, sightingsComment, type CommentReason } from './issue-text.js';
 import { deliveryIdInMarker, movedToInMarker, occurrenceIdsInMarkers } from './marker.js';
 import type { Outbox } from './outbox.js';
+import { titleForNewIssue } from './titles.js';
 import type { IssueTracker, TrackedIssue } from './tracker.js';
 
 export type ReopenPolicy = 'reopen' | 'comment' | 'new-issue';
@@ -64,6 +66,7 @@ const CLIPPED_REPORT_CHARS = 2000;
 /** What racewatch does in GitLab with the sightings of one fingerprint: find, create, comment, reopen, settle. */
 export class IssuePolicy {
   private readonly client: GitlabClient;
+  private readonly bugIssues: BugIssues;
 
   constructor(
     private readonly tracker: IssueTracker,
@@ -73,23 +76,30 @@ export class IssuePolicy {
     private readonly log: Logger,
   ) {
     this.client = tracker.client;
+    this.bugIssues = new BugIssues(tracker, log);
   }
 
-  async deliver(fingerprint: string, sightings: Sighting[]): Promise<void> {
-    const issues = await this.tracker.findByFingerprint(fingerprint);
-    if (!this.outbox.link(fingerprint)) await this.learnFromGitlab(issues);
+  /** Delivers a bug's pending sightings (none: only records its key in its issue, see Outbox.rememberKey). */
+  async deliver(bug: BugLookup, sightings: Sighting[]): Promise<void> {
+    const issues = await this.bugIssues.of(bug);
+    const earlier = earlierKeys(bug);
+    if (!this.outbox.linkOf(bug.fingerprint, earlier)) await this.learnFromGitlab([...issues, ...(await this.bugIssues.formerlyShared(bug))]);
     const canonical = canonicalIssue(issues);
-    if (canonical) this.outbox.setLink(fingerprint, canonical.iid, canonical.webUrl, false);
+    if (canonical) {
+      await this.bugIssues.recordKeys(canonical, bug);
+      this.outbox.setLink(bug.fingerprint, canonical.iid, canonical.webUrl, false, earlier);
+    }
+    this.outbox.forgetUnlinked(bug.fingerprint);
     const fresh = sightings.filter((s) => !this.outbox.state.delivered[s.id]);
     if (fresh.length === 0) return this.outbox.save();
-    if (!canonical) return this.createWithParts(fresh, null);
+    if (!canonical) return this.createWithParts(bug, fresh, null);
     if (canonical.labels.includes(this.options.ignoreLabel)) {
       this.summary.ignored += fresh.length;
       this.outbox.markDelivered(fresh.map((s) => s.id));
       return this.outbox.save();
     }
-    if (canonical.state === 'closed') return this.cameBack(canonical, fresh);
-    const last = this.outbox.link(fingerprint)?.lastCommentAt;
+    if (canonical.state === 'closed') return this.cameBack(bug, canonical, fresh);
+    const last = this.outbox.linkOf(bug.fingerprint, earlier)?.lastCommentAt;
     const window = this.options.commentWindowMs;
     if (window > 0 && last && this.options.now().getTime() - Date.parse(last) < window) {
       this.summary.heldForWindow += fresh.length;
@@ -106,8 +116,8 @@ export class IssuePolicy {
     }
   }
 
-  private async cameBack(issue: TrackedIssue, sightings: Sighting[]): Promise<void> {
-    if (this.options.reopenPolicy === 'new-issue') return this.createWithParts(sightings, issue);
+  private async cameBack(bug: BugLookup, issue: TrackedIssue, sightings: Sighting[]): Promise<void> {
+    if (this.options.reopenPolicy === 'new-issue') return this.createWithParts(bug, sightings, issue);
     if (this.options.reopenPolicy === 'reopen') {
       await this.tracker.setState(issue.iid, 'reopen');
       this.summary.reopened += 1;
@@ -115,7 +125,7 @@ export class IssuePolicy {
     await this.commentWithParts(issue, sightings, 'came-back');
   }
 
-  private async createWithParts(sightings: Sighting[], previous: TrackedIssue | null): Promise<void> {
+  private async createWithParts(bug: BugLookup, sightings: Sighting[], previous: TrackedIssue | null): Promise<void> {
     if (this.summary.created >= this.options.maxNewIssues) {
       this.summary.overCap += sightings.length;
       return;
@@ -123,9 +133,9 @@ export class IssuePolicy {
     let issue: TrackedIssue | null = null;
     await this.sendInParts(sightings, async (part) => {
       if (issue) await this.comment(issue, part, 'seen-again');
-      else issue = await this.create(part, previous);
+      else issue = await this.create(bug, part, previous);
     });
-    if (issue) await this.settle((issue as TrackedIssue).iid, sightings[0]!.fingerprint);
+    if (issue) await this.settle((issue as TrackedIssue).iid, bug.keys);
   }
 
   private async commentWithParts(issue: TrackedIssue, sightings: Sighting[], reason: CommentReason): Promise<void> {
@@ -156,23 +166,24 @@ export class IssuePolicy {
     throw error;
   }
 
-  private async create(sightings: Sighting[], previous: TrackedIssue | null): Promise<TrackedIssue> {
+  private async create(bug: BugLookup, sightings: Sighting[], previous: TrackedIssue | null): Promise<TrackedIssue> {
     const first = sightings[0]!;
     const deliveryId = newDeliveryId();
-    const description = issueDescription(sightings, previous?.iid ?? null, deliveryId);
+    const description = issueDescription(sightings, previous?.iid ?? null, deliveryId, bug);
+    const title = await titleForNewIssue(this.tracker, bug, first);
     const issue = await writeExactlyOnce(this.client, {
       what: 'create issue',
-      send: () => this.tracker.createOnce(first.title, description),
+      send: () => this.tracker.createOnce(title, description),
       find: () => this.findCreated(first.fingerprint, deliveryId),
       beforeSend: (at) => this.outbox.beginWrite(this.record('create', first.fingerprint, null, sightings, deliveryId, at)),
     });
     this.outbox.acknowledge(sightings.map((s) => s.id));
     this.outbox.setLink(first.fingerprint, issue.iid, issue.webUrl, true);
-    this.outbox.addSettling(first.fingerprint, issue.iid);
+    this.outbox.addSettling(bug, issue.iid);
     // Not saved here: until the next save the recorded write stands for it, and a restart finds it by its id.
     this.summary.created += 1;
     counts.issuesCreated += 1;
-    this.log.info({ iid: issue.iid, url: issue.webUrl, fingerprint: first.fingerprint }, `filed #${issue.iid}: ${first.title}`);
+    this.log.info({ iid: issue.iid, url: issue.webUrl, fingerprint: first.fingerprint }, `filed #${issue.iid}: ${title}`);
     return issue;
   }
 
@@ -197,7 +208,7 @@ export class IssuePolicy {
   }
 
   private async findCreated(fingerprint: string, deliveryId: string): Promise<TrackedIssue | null> {
-    const issues = await this.tracker.findByFingerprint(fingerprint);
+    const issues = await this.tracker.findAnswering([fingerprint]);
     return issues.find((issue) => deliveryIdInMarker(issue.description) === deliveryId) ?? null;
   }
 
@@ -221,7 +232,7 @@ export class IssuePolicy {
       this.outbox.acknowledge(issue ? write.ids : []);
       if (issue) {
         this.outbox.setLink(write.fingerprint, issue.iid, issue.webUrl, true);
-        this.outbox.addSettling(write.fingerprint, issue.iid);
+        this.outbox.addSettling({ fingerprint: write.fingerprint, keys: [write.fingerprint] }, issue.iid);
         this.log.info({ iid: issue.iid }, `found #${issue.iid}, filed by an interrupted run; not filing it again`);
       }
     } else {
@@ -234,7 +245,7 @@ export class IssuePolicy {
 
   /** Issues this box created that another box may have filed first, moved to the canonical one. */
   async settleAll(): Promise<void> {
-    for (const { iid, fingerprint } of [...this.outbox.state.settling]) await this.settle(iid, fingerprint);
+    for (const { iid, keys } of [...this.outbox.state.settling]) await this.settle(iid, keys);
   }
 
   /**
@@ -242,12 +253,12 @@ export class IssuePolicy {
    * commented there (once: the move's delivery id is derived from the issue) and, in one request, its
    * description points to the canonical issue and it is closed.
    */
-  private async settle(iid: number, fingerprint: string): Promise<void> {
-    const issues = await this.tracker.findByFingerprint(fingerprint);
+  private async settle(iid: number, keys: string[]): Promise<void> {
+    const issues = await this.tracker.findAnswering(keys);
     const canonical = canonicalIssue(issues);
     const mine = issues.find((issue) => issue.iid === iid);
     const moved = mine !== undefined && movedToInMarker(mine.description) !== null;
-    if (mine && canonical && canonical.iid !== iid && !moved) await this.move(mine, canonical, fingerprint);
+    if (mine && canonical && canonical.iid !== iid && !moved) await this.move(mine, canonical, keys[0]!);
     this.outbox.removeSettling(iid);
     await this.outbox.save();
   }
@@ -270,6 +281,10 @@ export class IssuePolicy {
     this.summary.duplicatesClosed += 1;
     this.log.info({ duplicate: duplicate.iid, canonical: canonical.iid }, `#${duplicate.iid} closed as a duplicate of #${canonical.iid}`);
   }
+}
+
+function earlierKeys(bug: BugLookup): string[] {
+  return bug.keys.filter((key) => key !== bug.fingerprint);
 }
 
 function parts(sightings: Sighting[]): Sighting[][] {

@@ -1,25 +1,29 @@
-import type { Sighting } from '../../state/sink-state.js';
+import type { BugLookup, Sighting } from '../../state/sink-state.js';
+import { incompleteNotice, racingFunctionsOf } from './incomplete-text.js';
 import { clip, codeBlock, inlineCode } from './markdown.js';
 import { deliveryMarker, markerBlock, occurrencesMarker, withSightingsMovedTo } from './marker.js';
 
 const REPORT_CHARS = 60_000;
 const LIST_SHOWN = 10;
 
-export function issueDescription(sightings: Sighting[], previousIssue: number | null, deliveryId: string): string {
+export function issueDescription(sightings: Sighting[], previousIssue: number | null, deliveryId: string, bug: BugLookup): string {
   const first = sightings[0]!;
   const lines = [
     ...(previousIssue === null ? [] : [`This race was seen again after #${previousIssue} was closed.`, '']),
     'racewatch found a data race in a `-race` build.',
     '',
-    `- **Racing functions:** ${first.racingFrames.map(inlineCode).join(' and ')}`,
+    `- **Racing functions:** ${racingFunctionsOf(first, (names) => names.map(inlineCode).join(' and '))}`,
     `- **First seen:** ${first.seenAt} on ${inlineCode(first.host)}, ${inlineCode(first.source)} line ${first.line}`,
     ...(first.creationSites.length > 0 ? [`- **Goroutines created at:** ${first.creationSites.map(inlineCode).join('; ')}`] : []),
     `- **Sightings so far:** ${sightings.length}${first.truncated ? ' (the report below was cut off in the log)' : ''}`,
     '',
+    ...incompleteNotice(first, false),
     codeBlock(clip(first.text, REPORT_CHARS)),
     '',
     markerBlock({
       fingerprint: first.fingerprint,
+      keys: bug.keys,
+      sideKeys: bug.kind === 'complete' ? bug.sideKeys : [],
       sides: first.sides,
       occurrenceIds: sightings.map((s) => s.id),
       deliveryId,
@@ -46,6 +50,7 @@ export function sightingsComment(sightings: Sighting[], reason: CommentReason, d
     `- **Hosts:** ${shortList(hosts)}`,
     `- **Logs:** ${shortList(sources)}`,
     '',
+    ...incompleteNotice(latest, true),
     `<details><summary>Latest report (${inlineCode(latest.source)} line ${latest.line}, ${inlineCode(latest.host)}, ${latest.seenAt})</summary>`,
     '',
     codeBlock(clip(latest.text, REPORT_CHARS)),

@@ -1,4 +1,4 @@
-import { loadState, serializeState, type InflightWrite, type IssueLink, type SinkState, type Sighting } from '../../state/sink-state.js';
+import { type BugLookup, loadState, serializeState, type InflightWrite, type IssueLink, type SinkState, type Sighting } from '../../state/sink-state.js';
 import { StateWriter } from '../../state/state-writer.js';
 
 const DELIVERED_KEPT_MS = 180 * 24 * 3600 * 1000;
@@ -36,16 +36,42 @@ export class Outbox {
     return this.state.pending.length;
   }
 
-  /** Pending sightings by fingerprint, oldest first, without those GitLab already has. */
-  pendingByFingerprint(): Map<string, Sighting[]> {
-    const groups = new Map<string, Sighting[]>();
+  /**
+   * Pending sightings by fingerprint, oldest first, without those GitLab already has, each group with where it
+   * belongs (its sightings' lookups together: one key can have several earlier keys, one per earlier split).
+   */
+  pendingByBug(): Array<{ bug: BugLookup; sightings: Sighting[] }> {
+    const groups = new Map<string, { bug: BugLookup; sightings: Sighting[] }>();
     for (const sighting of this.state.pending) {
       if (this.state.delivered[sighting.id]) continue;
       const group = groups.get(sighting.fingerprint);
-      if (group) group.push(sighting);
-      else groups.set(sighting.fingerprint, [sighting]);
+      if (group) {
+        group.sightings.push(sighting);
+        group.bug = mergeLookups(group.bug, sighting);
+      } else groups.set(sighting.fingerprint, { bug: lookupOf(sighting), sightings: [sighting] });
     }
-    return groups;
+    return [...groups.values()];
+  }
+
+  /**
+   * A sighting GitLab has already, seen again: if no issue is known to answer to its key (an upgrade changed the
+   * key), the next delivery finds its issue and records the key there.
+   */
+  rememberKey(sighting: Sighting): void {
+    if (this.linkOf(sighting.fingerprint, [])) return;
+    const index = this.state.unlinked.findIndex((bug) => bug.fingerprint === sighting.fingerprint);
+    if (index === -1) this.state.unlinked.push(lookupOf(sighting));
+    else this.state.unlinked[index] = mergeLookups(this.state.unlinked[index]!, sighting);
+  }
+
+  /** Remembered keys whose bug has nothing pending: delivered alone, to record the key. */
+  unlinkedWithoutPending(): BugLookup[] {
+    const pending = new Set(this.state.pending.map((s) => s.fingerprint));
+    return this.state.unlinked.filter((bug) => !pending.has(bug.fingerprint));
+  }
+
+  forgetUnlinked(fingerprint: string): void {
+    this.state.unlinked = this.state.unlinked.filter((bug) => bug.fingerprint !== fingerprint);
   }
 
   get inflight(): InflightWrite | null {
@@ -74,18 +100,21 @@ export class Outbox {
     for (const id of done) this.known.delete(id);
   }
 
-  link(fingerprint: string): IssueLink | undefined {
-    return this.state.issues[fingerprint];
+  /** The issue this box knows for the key, or else for one of the keys earlier releases gave the bug. */
+  linkOf(fingerprint: string, earlierKeys: string[]): IssueLink | undefined {
+    for (const key of [fingerprint, ...earlierKeys]) if (this.state.issues[key]) return this.state.issues[key];
+    return undefined;
   }
 
-  setLink(fingerprint: string, iid: number, webUrl: string, commented: boolean): void {
-    const previous = this.state.issues[fingerprint];
+  /** Links the key to the issue; its comment window goes on from what the earlier keys' link knew of that issue. */
+  setLink(fingerprint: string, iid: number, webUrl: string, commented: boolean, earlierKeys: string[] = []): void {
+    const previous = this.linkOf(fingerprint, earlierKeys);
     const lastCommentAt = commented ? this.now().toISOString() : previous?.iid === iid ? previous.lastCommentAt : null;
     this.state.issues[fingerprint] = { iid, webUrl, lastCommentAt };
   }
 
-  addSettling(fingerprint: string, iid: number): void {
-    if (!this.state.settling.some((s) => s.iid === iid)) this.state.settling.push({ fingerprint, iid });
+  addSettling(bug: Pick<BugLookup, 'fingerprint' | 'keys'>, iid: number): void {
+    if (!this.state.settling.some((s) => s.iid === iid)) this.state.settling.push({ fingerprint: bug.fingerprint, keys: bug.keys, iid });
   }
 
   removeSettling(iid: number): void {
@@ -106,4 +135,14 @@ export class Outbox {
     const oldest = this.now().getTime() - DELIVERED_KEPT_MS;
     for (const [id, at] of Object.entries(this.state.delivered)) if (Date.parse(at) < oldest) delete this.state.delivered[id];
   }
+}
+
+function lookupOf(sighting: BugLookup): BugLookup {
+  const { fingerprint, kind, keys, sideKeys, formerShared } = sighting;
+  return { fingerprint, kind, keys: [...keys], sideKeys: [...sideKeys], formerShared: [...formerShared] };
+}
+
+function mergeLookups(bug: BugLookup, more: BugLookup): BugLookup {
+  const union = (a: string[], b: string[]) => [...new Set([...a, ...b])];
+  return { ...bug, keys: union(bug.keys, more.keys), sideKeys: union(bug.sideKeys, more.sideKeys), formerShared: union(bug.formerShared, more.formerShared) };
 }

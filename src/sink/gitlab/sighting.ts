@@ -8,9 +8,15 @@ const TEXT_CHARS_KEPT = 60_000;
 /** What the sink keeps of an occurrence until GitLab has acknowledged it. */
 export function toSighting(occurrence: RaceOccurrence, host: string, seenAt: Date): Sighting {
   const frames = occurrence.report.accesses.flatMap((access) => access.stack.frames);
+  const { kind, lineage, sideKeys, formerShared, unknownSides } = occurrence.identity;
   return {
     id: occurrence.id,
     fingerprint: occurrence.fingerprint,
+    kind,
+    keys: [occurrence.fingerprint, ...lineage],
+    sideKeys,
+    formerShared,
+    unknownSides,
     title: occurrence.title,
     sides: occurrence.sides,
     host,
@@ -19,7 +25,8 @@ export function toSighting(occurrence: RaceOccurrence, host: string, seenAt: Dat
     seenAt: seenAt.toISOString(),
     truncated: occurrence.truncated,
     text: occurrence.text.slice(0, TEXT_CHARS_KEPT),
-    racingFrames: occurrence.sides.map((side) => describeFrame(side[0]!, frames)),
+    // A report without frames is keyed by what it still has (creation sites), not by racing functions.
+    racingFrames: kind === 'incomplete' ? [] : occurrence.sides.map((side) => describeFrame(side[0]!, frames)),
     creationSites: occurrence.report.creations.flatMap((creation) => {
       const site = creation.stack.frames[0];
       return site ? [`${site.func} (${baseLocation(site)})`] : [];

@@ -1,11 +1,12 @@
 import { issueToken } from '../../fingerprint/token.js';
 import type { GitlabApi, GitlabClient } from './client.js';
 import { GitlabHttpError } from './errors.js';
-import { fingerprintInMarker } from './marker.js';
+import { answerKeysInMarker, sideKeysInMarker } from './marker.js';
 
 /** The few facts about a GitLab issue the sink acts on. */
 export interface TrackedIssue {
   iid: number;
+  title: string;
   webUrl: string;
   state: 'opened' | 'closed';
   labels: string[];
@@ -15,6 +16,7 @@ export interface TrackedIssue {
 
 interface IssueEntity {
   iid: number;
+  title?: string;
   web_url?: string;
   webUrl?: string;
   state: string;
@@ -31,6 +33,7 @@ const RECENT_NOTE_PAGES = 5;
 function toTracked(entity: IssueEntity): TrackedIssue {
   return {
     iid: entity.iid,
+    title: entity.title ?? '',
     webUrl: entity.web_url ?? entity.webUrl ?? '',
     state: entity.state === 'closed' ? 'closed' : 'opened',
     labels: entity.labels ?? [],
@@ -68,27 +71,43 @@ export class IssueTracker {
     }
   }
 
-  /** Every issue whose hidden marker carries this fingerprint, oldest first; search results alone are never trusted. */
-  async findByFingerprint(fingerprint: string): Promise<TrackedIssue[]> {
-    return this.client.call('search issues', (api) => this.search(api, fingerprint));
+  /** Every issue whose hidden marker answers to one of these keys, oldest first; search results alone are never trusted. */
+  async findAnswering(keys: string[]): Promise<TrackedIssue[]> {
+    return this.findEach(keys, (issue, key) => answerKeysInMarker(issue.description).includes(key));
   }
 
-  private async search(api: GitlabApi, fingerprint: string): Promise<TrackedIssue[]> {
+  /** Every issue whose hidden marker lists this side key among the sides of the bugs it answers to. */
+  async findContainingSide(sideKey: string): Promise<TrackedIssue[]> {
+    return this.findEach([sideKey], (issue, key) => sideKeysInMarker(issue.description).includes(key));
+  }
+
+  private async findEach(keys: string[], keep: (issue: TrackedIssue, key: string) => boolean): Promise<TrackedIssue[]> {
+    const found = new Map<number, TrackedIssue>();
+    for (const key of new Set(keys)) {
+      const candidates = await this.client.call('search issues', (api) => this.search(api, issueToken(key), 'description'));
+      for (const issue of candidates) if (keep(issue, key)) found.set(issue.iid, issue);
+    }
+    return [...found.values()].sort((a, b) => a.iid - b.iid);
+  }
+
+  /** racewatch's issues (and any other with its labels) whose title contains these words. */
+  async findByTitle(title: string): Promise<TrackedIssue[]> {
+    return this.client.call('search issues', (api) => this.search(api, title, 'title'));
+  }
+
+  private async search(api: GitlabApi, words: string, field: 'title' | 'description'): Promise<TrackedIssue[]> {
     const candidates = (await api.Issues.all({
       projectId: this.project,
       labels: this.labels.join(','),
-      search: issueToken(fingerprint),
-      in: 'description',
+      search: words,
+      in: field,
       state: 'all',
       orderBy: 'created_at',
       sort: 'asc',
       perPage: CANDIDATES_PER_LOOKUP,
       maxPages: 1,
     } as never)) as unknown as IssueEntity[];
-    return candidates
-      .map(toTracked)
-      .filter((issue) => fingerprintInMarker(issue.description) === fingerprint)
-      .sort((a, b) => a.iid - b.iid);
+    return candidates.map(toTracked);
   }
 
   /** Sends one create; the caller decides whether a failed attempt may be sent again (see exactly-once.ts). */
@@ -118,6 +137,11 @@ export class IssueTracker {
       system?: boolean;
     }>;
     return notes.filter((note) => !note.system).map((note) => note.body ?? '');
+  }
+
+  /** A new description for racewatch's block (keys added to its marker); sending it again changes nothing. */
+  async editDescription(iid: number, description: string): Promise<void> {
+    await this.client.call('record keys in issue', (api) => api.Issues.edit(this.project, iid, { description }));
   }
 
   /** Rewrites the description and closes in one request, so a duplicate is never left half moved. */

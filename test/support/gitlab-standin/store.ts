@@ -133,6 +133,26 @@ export class Store {
     return changed;
   }
 
+  /** An issue GitLab already had (a fixture): its iid and times are kept, later timestamps stay after them. */
+  importIssue(projectId: number, fields: Omit<StoredIssue, 'id' | 'projectId'>): StoredIssue {
+    const issue: StoredIssue = { ...fields, id: this.nextId.issue++, projectId };
+    this.ensureLabels(projectId, issue.labels);
+    this.issues.push(issue);
+    this.keepAfter(issue.createdAt, issue.updatedAt, issue.closedAt);
+    return issue;
+  }
+
+  importNote(projectId: number, issueIid: number, note: Pick<StoredNote, 'body' | 'author' | 'system' | 'createdAt'>): StoredNote {
+    const stored = { ...note, id: this.nextId.note++, projectId, issueIid, updatedAt: note.createdAt };
+    this.notes.push(stored);
+    this.keepAfter(note.createdAt);
+    return stored;
+  }
+
+  private keepAfter(...times: Array<string | null>): void {
+    for (const time of times) if (time !== null) this.lastTimestamp = Math.max(this.lastTimestamp, Date.parse(time));
+  }
+
   touch(issue: StoredIssue): void {
     issue.updatedAt = this.now();
   }

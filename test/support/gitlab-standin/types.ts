@@ -1,3 +1,5 @@
+import type { ProjectSnapshot } from './snapshot.js';
+
 export interface StandinOptions {
   token?: string;
   projects?: Array<{ id: number; path: string }>;
@@ -122,6 +124,10 @@ export interface GitlabStandin {
   refuseWrites(status: number | null, path?: RegExp): void;
   /** Resolves once no request is being handled (a delayed write has landed or been dropped). */
   whenIdle(): Promise<void>;
+  /** Everything the project holds (labels, issues, notes), as loadProject takes it. */
+  dumpProject(projectId: number): ProjectSnapshot;
+  /** Starts the project with issues GitLab already had (e.g. filed by an earlier racewatch), iids and times kept. */
+  loadProject(projectId: number, snapshot: ProjectSnapshot): void;
   closeIssue(projectId: number, iid: number): void;
   editIssue(projectId: number, iid: number, patch: Partial<{ title: string; description: string; labels: string[] }>): void;
   close(): Promise<void>;
