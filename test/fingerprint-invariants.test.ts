@@ -30,6 +30,22 @@ const applicationSides = (report: ParsedReport, racing: string[]): Access[] =>
     return at !== -1 && !isStandardLibrary(access.stack.frames[at]!.func);
   });
 
+/** The outer function of a literal (`main.settle` of `main.settle.func2`), or null for a named function. */
+const outerOf = (func: string): string | null => /^(.*?)\.func\d/.exec(func)?.[1] ?? null;
+
+/** 1 when the frame below the racing one is a literal of the same function (the racing literal was called in place by it), else 0. */
+const calledInPlaceBy = (access: Access, at: number): number => {
+  const [racing, caller] = [access.stack.frames[at], access.stack.frames[at + 1]];
+  const outer = racing && outerOf(racing.func);
+  return outer && caller && outerOf(caller.func) === outer ? 1 : 0;
+};
+
+/** Another function: for a literal, a literal of another function (`main.dispatchLocked.func1.1`). */
+const otherFunction = (func: string): string => {
+  const outer = outerOf(func);
+  return outer === null ? `${func}Locked` : `${outer}Locked${func.slice(outer.length)}`;
+};
+
 const VARIATIONS: Record<string, Variation> = {
   'goroutine ids': (report, _racing, random) => {
     for (const access of report.accesses) access.goroutine = random() < 0.2 ? 'main' : int(random, 2, 100_000);
@@ -55,7 +71,9 @@ const VARIATIONS: Record<string, Variation> = {
   },
   'callers below the racing functions': (report, racing, random) => {
     for (const access of applicationSides(report, racing)) {
-      const at = indexOfRacing(access, racing);
+      // A literal called in place by another literal of its function keeps that caller: Go 1.19 shows the
+      // nesting only there (closures.ts, nestedUnderCaller).
+      const at = indexOfRacing(access, racing) + calledInPlaceBy(access, indexOfRacing(access, racing));
       const callers = Array.from({ length: int(random, 0, 5) }, (_, i) => ({
         func: `soak.example/svc/caller${int(random, 0, 9)}.(*Handler).Serve${i}`,
         file: '/src/caller.go',
@@ -65,7 +83,8 @@ const VARIATIONS: Record<string, Variation> = {
     }
   },
   'runtime and standard-library frames on top': (report, racing, random) => {
-    for (const access of applicationSides(report, racing)) {
+    // The race runtime prints nothing above a sync/atomic operation, and one on top would make the access atomic.
+    for (const access of applicationSides(report, racing).filter((side) => !side.stack.frames[0]!.func.startsWith('sync/atomic.'))) {
       const top = pick(random, [
         { func: 'runtime.mapaccess2_faststr', file: '/usr/lib/go-1.22/src/runtime/map_faststr.go', line: 108 },
         // Not sync/atomic: an atomic operation on top makes the access an atomic one, keyed by the operation.
@@ -146,8 +165,9 @@ describe('fingerprint invariants over the real sample reports', () => {
         const report = structuredClone(subject.occurrence.report);
         const access = report.accesses[side]!;
         const at = indexOfRacing(access, subject.racing);
-        if (at === -1) continue;
-        access.stack.frames[at] = { ...access.stack.frames[at]!, func: `${access.stack.frames[at]!.func}Locked` };
+        // An atomic side is keyed by its operation: the function below it is whoever called the dropped caller.
+        if (at === -1 || access.stack.frames[0]!.func.startsWith('sync/atomic.')) continue;
+        access.stack.frames[at] = { ...access.stack.frames[at]!, func: otherFunction(access.stack.frames[at]!.func) };
         expect(keyOf(reparse(report)), `${subject.name} side ${side}`).not.toBe(subject.occurrence.fingerprint);
       }
     }

@@ -2,24 +2,28 @@
  * Closure names as a key that survives Go upgrades.
  *
  * The compiler names a function literal after the function it is written in plus a counter, and how it does so
- * changed across releases (what racewatch saw from real programs built with 1.19, 1.21, 1.22, 1.23, 1.24 and
- * 1.26 is in the README, "Closures across Go releases"):
+ * changed across releases (what racewatch saw from real programs built with 1.19 to 1.26 is in the README,
+ * "Closures across Go releases", and in samples/):
  *
  * - nested literals: `main.foo.func1.1` (1.19, and every release for literals that are not inlined),
  *   `main.foo.func1.func2` (unified IR);
- * - a literal copied by inlining carries the inlining stack (1.21+): `main.bar.func1.bar.func1.1.2`,
- *   `main.main.func1.foo.1.1`; since 1.24 the enclosing function comes twice: `main.foo.foo.func1.func2`,
- *   `main.(*S).Run.(*S).Run.func1.func2.1`;
+ * - a literal copied by inlining carries the inlining stack (1.21+): `main.invoice.func1.charge.func1`,
+ *   `main.invoice.func1.charge.1`, where 1.19 printed `main.invoice.func1.1`; since 1.24 the enclosing function
+ *   comes twice: `main.foo.foo.func1.func2`, `main.(*S).Run.(*S).Run.func1.func2.1`;
+ * - 1.19 numbers a literal called in place inside another flat: `main.settle.func2` for what 1.21+ prints as
+ *   `main.settle.settle.func1.func2` (see nestedUnderCaller);
  * - range-over-func loop bodies (1.23+): `main.f-range1`, `main.f.func1-range1`;
  * - package-level literals: `main.glob..func1` (to 1.21), `main.init.func1` (later);
  * - before Go 1.5: `pkg.func·001`, numbered per package.
  *
- * What stays put is the function the literal is written in (the last run of named segments before the trailing
- * closure counters, written once) and the literal's place among that function's own literals (its first
- * counter). The counters of nested literals do not stay put, so a nested literal keeps only the first counter and
- * a `.*` saying it is nested: `main.foo.func1.*` for all of `main.foo.func1.1`, `main.foo.func1.func2`,
- * `main.foo.foo.func1.func2`. Two literals written side by side in one function stay two (`func1`, `func2`);
- * two literals nested in the same one become one.
+ * What every release keeps is the outermost function the name starts with (written once) and the literal's place
+ * among that function's own literals (its first counter): a literal written there keeps that name, and one nested
+ * in it, or copied into it by inlining, is `.*` under it. So `main.foo.func1.*` stands for `main.foo.func1.1`,
+ * `main.foo.func1.func2`, `main.foo.foo.func1.func2`, and `main.invoice.func1.*` for the three names of the
+ * literal of `charge` inlined into `invoice.func1`. Two literals written side by side in one function stay two
+ * (`func1`, `func2`); two nested in the same one become one. The cost: a literal whose function one build
+ * inlines and another does not (the function grew past the inliner's budget, or another release decides
+ * otherwise) gets a key of each.
  */
 
 const OLD_CLOSURE = /^func[·.](\d+)$/;
@@ -31,14 +35,26 @@ type Token = { named: string } | { counter: number } | { range: number };
 /** A normalized function name (no `·`, no type arguments) as it stands for its closure across Go releases. */
 export function closureKey(pkg: string, rest: string): string {
   const tokens = tokensOf(rest);
-  const chainStart = trailingChainStart(tokens);
-  if (chainStart === tokens.length) return `${pkg}.${rest}`;
-  const definer = definerBefore(tokens, chainStart);
-  const chain = tokens.slice(chainStart);
-  const first = chain[0]!;
+  const chainStart = tokens.findIndex((token) => !('named' in token));
+  if (chainStart === -1) return `${pkg}.${rest}`;
+  const outer = sayOnce(tokens.slice(0, chainStart).map((token) => (token as { named: string }).named));
+  const first = tokens[chainStart]!;
   const place = 'counter' in first ? `.func${first.counter}` : `-range${(first as { range: number }).range}`;
-  const nested = chain.length > 1 ? '.*' : '';
-  return [pkg, ...definer].join('.') + place + nested;
+  const nested = chainStart < tokens.length - 1 ? '.*' : '';
+  return [pkg, ...outer].join('.') + place + nested;
+}
+
+/**
+ * Go 1.19 numbers a literal called in place inside another literal as a sibling (`main.settle.func2` called
+ * by `main.settle.func1`). The frame that called it shows the nesting: a literal whose caller is another
+ * literal of the same function is keyed as nested in that one (`main.settle.func1.*`), as 1.21+ names it.
+ * Takes and gives closure keys.
+ */
+export function nestedUnderCaller(key: string, callerKey: string | undefined): string {
+  const flat = /^(.*)\.func\d+$/.exec(key);
+  const caller = callerKey === undefined ? null : /^(.*\.func\d+)(?:\.\*)?$/.exec(callerKey);
+  if (!flat || !caller || caller[1] === key || !caller[1]!.startsWith(`${flat[1]}.func`)) return key;
+  return `${caller[1]}.*`;
 }
 
 function tokensOf(rest: string): Token[] {
@@ -54,20 +70,6 @@ function segmentTokens(segment: string): Token[] {
   const counter = COUNTER.exec(base);
   const head: Token[] = base === '' ? [] : counter ? [{ counter: Number(counter[1]) }] : [{ named: base }];
   return [...head, ...ranges];
-}
-
-function trailingChainStart(tokens: Token[]): number {
-  let start = tokens.length;
-  while (start > 0 && !('named' in tokens[start - 1]!)) start -= 1;
-  return start;
-}
-
-/** The function the literal is written in: the named segments just before the counters, said once. */
-function definerBefore(tokens: Token[], chainStart: number): string[] {
-  let start = chainStart;
-  while (start > 0 && 'named' in tokens[start - 1]!) start -= 1;
-  const names = tokens.slice(start, chainStart).map((token) => (token as { named: string }).named);
-  return sayOnce(names);
 }
 
 /** 1.24 writes the enclosing function twice (`foo.foo`, `(*S).Run.(*S).Run`). */

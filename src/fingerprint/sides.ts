@@ -1,5 +1,6 @@
 import type { Access, Frame, ParsedReport } from '../../parsers/report.js';
 import type { FingerprintOptions } from './fingerprint.js';
+import { nestedUnderCaller } from './closures.js';
 import { isAtomicOperation, isStandardLibrary, isWrapperFrame, normalizeFunctionName, packagePath } from './go-names.js';
 
 /** Why a side of a report names no function. */
@@ -47,8 +48,11 @@ function sideOf(access: Access, options: FingerprintOptions, mayBeCut: boolean):
 
 function applicationNames(frames: Frame[], options: FingerprintOptions): string[] {
   return frames
-    .filter((frame) => isApplicationFrame(frame, options))
-    .map((frame) => normalizeFunctionName(frame.func))
+    .flatMap((frame, index) => {
+      if (!isApplicationFrame(frame, options)) return [];
+      const caller = frames[index + 1];
+      return [nestedUnderCaller(normalizeFunctionName(frame.func), caller && normalizeFunctionName(caller.func))];
+    })
     .filter((name) => !options.skipFunctions.some((pattern) => pattern.test(name)));
 }
 
