@@ -1,11 +1,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Access, Frame, ParsedReport } from '../parsers/report.js';
-import { DEFAULT_FINGERPRINT_OPTIONS, fingerprintReport } from '../src/fingerprint/fingerprint.js';
-import { isStandardLibrary } from '../src/fingerprint/go-names.js';
+import type { Access, Frame, GoRaceReport } from '../parsers/go-race/model.js';
+import { fingerprintReport } from '../parsers/go-race/key.js';
+import { DEFAULT_FINGERPRINT_OPTIONS } from '../src/fingerprint/fingerprint.js';
+import { isStandardLibrary } from '../parsers/go-race/names.js';
 import type { RaceOccurrence } from '../src/pipeline/occurrence.js';
 import { reparse } from './support/render-report.js';
 import { seededRandom } from './support/seeded-random.js';
 import { loadManifest, occurrencesOf } from './support/samples.js';
+import { asGoRaceReport } from '../parsers/go-race/model.js';
 
 /** Property-style: every real report of the samples, varied the ways two sightings of one bug vary. */
 
@@ -13,9 +15,9 @@ type Random = () => number;
 const pick = <T>(random: Random, items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
 const int = (random: Random, min: number, max: number): number => min + Math.floor(random() * (max - min + 1));
 
-type Variation = (report: ParsedReport, racing: string[], random: Random) => void;
+type Variation = (report: GoRaceReport, racing: string[], random: Random) => void;
 
-const mapFrames = (report: ParsedReport, fn: (frame: Frame) => Frame): void => {
+const mapFrames = (report: GoRaceReport, fn: (frame: Frame) => Frame): void => {
   for (const stack of [...report.accesses.map((a) => a.stack), ...report.creations.map((c) => c.stack)]) {
     stack.frames = stack.frames.map(fn);
   }
@@ -24,7 +26,7 @@ const mapFrames = (report: ParsedReport, fn: (frame: Frame) => Frame): void => {
 const indexOfRacing = (access: Access, racing: string[]): number => access.stack.frames.findIndex((frame) => racing.includes(frame.func.replace(/-fm$/, '')));
 
 /** Sides whose racing function is application code; a side made only of library frames has nothing to vary around. */
-const applicationSides = (report: ParsedReport, racing: string[]): Access[] =>
+const applicationSides = (report: GoRaceReport, racing: string[]): Access[] =>
   report.accesses.filter((access) => {
     const at = indexOfRacing(access, racing);
     return at !== -1 && !isStandardLibrary(access.stack.frames[at]!.func);
@@ -107,7 +109,7 @@ const VARIATIONS: Record<string, Variation> = {
   },
 };
 
-const keyOf = (report: ParsedReport): string => fingerprintReport(report, DEFAULT_FINGERPRINT_OPTIONS).key;
+const keyOf = (report: GoRaceReport): string => fingerprintReport(report, DEFAULT_FINGERPRINT_OPTIONS).key;
 
 interface Subject {
   name: string;
@@ -131,7 +133,7 @@ describe('fingerprint invariants over the real sample reports', () => {
 
   it('a report printed back and parsed again keeps its fingerprint (the basis of the checks below)', () => {
     for (const subject of subjects) {
-      expect(keyOf(reparse(subject.occurrence.report)), subject.name).toBe(subject.occurrence.fingerprint);
+      expect(keyOf(reparse(asGoRaceReport(subject.occurrence.report))), subject.name).toBe(subject.occurrence.fingerprint);
     }
   });
 
@@ -139,7 +141,7 @@ describe('fingerprint invariants over the real sample reports', () => {
     it(`is unchanged by ${name}`, () => {
       for (const subject of subjects) {
         for (let seed = 1; seed <= 5; seed += 1) {
-          const report = structuredClone(subject.occurrence.report);
+          const report = structuredClone(asGoRaceReport(subject.occurrence.report));
           vary(report, subject.racing, seededRandom(seed));
           expect(keyOf(reparse(report)), `${subject.name} seed ${seed}`).toBe(subject.occurrence.fingerprint);
         }
@@ -152,7 +154,7 @@ describe('fingerprint invariants over the real sample reports', () => {
     for (const subject of subjects) {
       for (let seed = 100; seed < 120; seed += 1) {
         const random = seededRandom(seed);
-        const report = structuredClone(subject.occurrence.report);
+        const report = structuredClone(asGoRaceReport(subject.occurrence.report));
         for (const vary of variations) if (random() < 0.5) vary(report, subject.racing, random);
         expect(keyOf(reparse(report)), `${subject.name} seed ${seed}`).toBe(subject.occurrence.fingerprint);
       }
@@ -162,7 +164,7 @@ describe('fingerprint invariants over the real sample reports', () => {
   it('changes when either racing function is a different function', () => {
     for (const subject of subjects) {
       for (const side of [0, 1]) {
-        const report = structuredClone(subject.occurrence.report);
+        const report = structuredClone(asGoRaceReport(subject.occurrence.report));
         const access = report.accesses[side]!;
         const at = indexOfRacing(access, subject.racing);
         // An atomic side is keyed by its operation: the function below it is whoever called the dropped caller.

@@ -1,31 +1,33 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Access, Frame, ParsedReport } from '../parsers/report.js';
-import { DEFAULT_FINGERPRINT_OPTIONS, type Fingerprint, fingerprintReport, sideKey } from '../src/fingerprint/fingerprint.js';
-import { goraceV1 } from '../src/fingerprint/legacy/gorace-v1.js';
+import type { Access, Frame, GoRaceReport } from '../parsers/go-race/model.js';
+import { fingerprintReport, sideKey } from '../parsers/go-race/key.js';
+import { DEFAULT_FINGERPRINT_OPTIONS, type Fingerprint } from '../src/fingerprint/fingerprint.js';
+import { goraceV1 } from '../parsers/go-race/legacy/gorace-v1.js';
 import { renderReport, reparse } from './support/render-report.js';
 import { occurrencesOf } from './support/samples.js';
+import { asGoRaceReport } from '../parsers/go-race/model.js';
 
 /**
  * The key's rules, each on real reports from samples/logs varied the way the case varies them (what is changed
  * is named in each test). The rule each test holds is in the README, "The fingerprint".
  */
-const fingerprint = (report: Pick<ParsedReport, 'accesses' | 'creations' | 'truncated' | 'text'>): Fingerprint =>
+const fingerprint = (report: Pick<GoRaceReport, 'accesses' | 'creations' | 'truncated' | 'text'>): Fingerprint =>
   fingerprintReport(report, DEFAULT_FINGERPRINT_OPTIONS);
-const keyOf = (report: ParsedReport): string => fingerprint(report).key;
+const keyOf = (report: GoRaceReport): string => fingerprint(report).key;
 const frame = (func: string, file = '/src/main.go', line = 10): Frame => ({ func, file, line });
 
-async function firstReport(log: string): Promise<ParsedReport> {
+async function firstReport(log: string): Promise<GoRaceReport> {
   const [occurrence] = await occurrencesOf(log);
-  return structuredClone(occurrence!.report);
+  return structuredClone(asGoRaceReport(occurrence!.report));
 }
 
 describe("sync/atomic: the race runtime drops the atomic operation's caller, so that side is the operation", () => {
   // samples/logs/atomic-plain.log: (*Bucket).Used reads plainly; the write side is sync/atomic.AddInt64 twice.
-  let real: ParsedReport;
+  let real: GoRaceReport;
   beforeAll(async () => {
     real = await firstReport('logs/atomic-plain.log');
   });
-  const atomicSide = (report: ParsedReport): Access => report.accesses.find((access) => access.stack.frames[0]!.func === 'sync/atomic.AddInt64')!;
+  const atomicSide = (report: GoRaceReport): Access => report.accesses.find((access) => access.stack.frames[0]!.func === 'sync/atomic.AddInt64')!;
 
   it('one key whichever function called the caller of the operation (the goroutine closure, a worker loop)', () => {
     // What Go 1.19 to 1.26 print when the atomic's caller (bump) is not inlined: the caller's caller follows.
@@ -90,11 +92,11 @@ describe('closure names across Go releases (as Go 1.19, 1.21, 1.22, 1.23, 1.24 a
     'a package-level literal': ['main.glob..func1', 'main.init.func1'], // 1.19, 1.21; 1.26
     'a nested literal that is not inlined (every release)': ['main.main.func1.1'],
   };
-  let real: ParsedReport;
+  let real: GoRaceReport;
   beforeAll(async () => {
     real = await firstReport('logs/closures.log');
   });
-  const renamed = (name: string): ParsedReport => {
+  const renamed = (name: string): GoRaceReport => {
     const report = structuredClone(real);
     const writer = report.accesses.find((access) => access.op === 'write')!;
     writer.stack.frames[0]!.func = name;
@@ -139,12 +141,12 @@ describe('closure names across Go releases (as Go 1.19, 1.21, 1.22, 1.23, 1.24 a
 });
 
 describe('reports whose accesses name no function never share a key with another bug', () => {
-  let reports: ParsedReport[];
+  let reports: GoRaceReport[];
   beforeAll(async () => {
     // Three different bugs, each a real report.
     reports = await Promise.all(['logs/struct-field.log', 'logs/map-race.log', 'logs/closures.log'].map(firstReport));
   });
-  const withoutAccessFrames = (report: ParsedReport): ParsedReport => {
+  const withoutAccessFrames = (report: GoRaceReport): GoRaceReport => {
     const copy = structuredClone(report);
     for (const access of copy.accesses) access.stack.frames = [];
     return copy;
@@ -181,7 +183,7 @@ describe('reports whose accesses name no function never share a key with another
 });
 
 describe('half reports: one side lost or cut off', () => {
-  let real: ParsedReport;
+  let real: GoRaceReport;
   let complete: Fingerprint;
   beforeAll(async () => {
     real = await firstReport('logs/struct-field.log'); // Read in (*Store).Lookup, previous write in (*Store).Put

@@ -1,11 +1,12 @@
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { ParsedReport } from '../parsers/report.js';
+import type { GoRaceReport } from '../parsers/go-race/model.js';
 import type { RaceOccurrence } from '../src/pipeline/occurrence.js';
 import { answerKeysInMarker, fingerprintInMarker, occurrenceIdsInMarkers } from '../src/sink/gitlab/marker.js';
 import { sinkHarness } from './support/gitlab-sink.js';
 import { startGitlabStandin, type GitlabStandin } from './support/gitlab-standin.js';
 import { renderReport } from './support/render-report.js';
 import { occurrencesInText, occurrencesOf } from './support/samples.js';
+import { asGoRaceReport } from '../parsers/go-race/model.js';
 
 /**
  * Half and frame-less reports through the GitLab sink and the stand-in. Every report is a real one from
@@ -14,10 +15,10 @@ import { occurrencesInText, occurrencesOf } from './support/samples.js';
  */
 const PROJECT_ID = 42;
 let standin: GitlabStandin;
-let real: ParsedReport;
+let real: GoRaceReport;
 beforeAll(async () => {
   // Read in session.(*Store).Lookup, previous write in (*Store).Put (soak.example/presence).
-  real = (await occurrencesOf('logs/struct-field.log'))[0]!.report;
+  real = asGoRaceReport((await occurrencesOf('logs/struct-field.log'))[0]!.report);
 });
 beforeEach(async () => {
   standin = await startGitlabStandin();
@@ -31,7 +32,7 @@ const notes = (iid: number) => standin.notes(PROJECT_ID, iid);
 let logNumber = 0;
 
 /** The report, varied by `vary`, printed into a log of its own (at an address of its own: a sighting of its own) and read back. */
-async function varied(vary: (report: ParsedReport) => void): Promise<RaceOccurrence> {
+async function varied(vary: (report: GoRaceReport) => void): Promise<RaceOccurrence> {
   const report = structuredClone(real);
   vary(report);
   logNumber += 1;
@@ -108,7 +109,7 @@ describe('a half report ([failed to restore the stack] on one side)', () => {
 
 describe('reports whose accesses name no function', () => {
   const stripped = async (log: string, withCreations: boolean) => {
-    const report = structuredClone((await occurrencesOf(log))[0]!.report);
+    const report = structuredClone(asGoRaceReport((await occurrencesOf(log))[0]!.report));
     for (const access of report.accesses) access.stack.frames = [];
     if (!withCreations) report.creations = [];
     logNumber += 1;

@@ -1,9 +1,10 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_FINGERPRINT_OPTIONS } from '../src/fingerprint/fingerprint.js';
-import { goraceV1 } from '../src/fingerprint/legacy/gorace-v1.js';
+import { goraceV1 } from '../parsers/go-race/legacy/gorace-v1.js';
 import { keysTheReleaseGave, loadReleaseFixture, RELEASE_FIXTURE_DIR } from './support/release-fixture.js';
 import { occurrencesOf } from './support/samples.js';
+import { asGoRaceReport } from '../parsers/go-race/model.js';
 
 /**
  * The frozen `gorace-v1` rule must give every report the key racewatch 0.1.0 itself gave it: those keys are in
@@ -26,7 +27,7 @@ describe('gorace-v1, the key of racewatch 0.1, frozen', () => {
       for (const occurrence of await occurrencesOf(path.join(RELEASE_FIXTURE_DIR, log))) {
         const expected = released.get(occurrence.id);
         expect(expected, `${log}:${occurrence.line} was never filed by the release`).toBeDefined();
-        expect(goraceV1(occurrence.report.accesses, DEFAULT_FINGERPRINT_OPTIONS).key, `${log}:${occurrence.line}`).toBe(expected);
+        expect(goraceV1(asGoRaceReport(occurrence.report).accesses, DEFAULT_FINGERPRINT_OPTIONS).key, `${log}:${occurrence.line}`).toBe(expected);
         compared.add(occurrence.id);
       }
     }

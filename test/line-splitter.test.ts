@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { allocateCountableBuffer } from '../src/bytes/count-byte.js';
 import { LineSplitter, type LineFilter } from '../src/decoder/line-splitter.js';
 import { seededRandom } from './support/seeded-random.js';
+import { Needles } from '../src/bytes/needles.js';
 
 interface Seen {
   text: string;
@@ -39,7 +40,7 @@ function split(
 }
 
 const NEEDLE = Buffer.from('WARNING: DATA RACE');
-const alwaysSkipping: LineFilter = { needle: NEEDLE, skipping: () => true };
+const alwaysSkipping: LineFilter = { needles: new Needles([NEEDLE.toString()]), skipping: () => true };
 
 /** Short lines, some empty, some with CR, some holding the needle (also at a line's very start). */
 function randomLog(random: () => number, lineCount: number): Buffer {

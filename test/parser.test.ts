@@ -1,15 +1,16 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseGoRaceLines } from '../parsers/go-race.js';
-import type { Access, ParsedReport, ReportLine } from '../parsers/report.js';
+import { parseGoRaceLines } from '../parsers/go-race/grammar.js';
+import type { Access, GoRaceReport } from '../parsers/go-race/model.js';
+import type { ReportLine } from '../parsers/report.js';
 import { SAMPLES_DIR } from './support/samples.js';
 
 /** Lines of a real sample log; the tests below only cut or interleave them, as a log would. */
 const sampleLines = (file: string): string[] => readFileSync(path.join(SAMPLES_DIR, file), 'utf8').split('\n');
 const asReportLines = (texts: string[]): ReportLine[] => texts.map((text, i) => ({ text, line: i + 1, offset: i * 100 }));
 type AccessKind = [op: Access['op'], previous: boolean];
-const reportsOf = (texts: string[]): ParsedReport[] =>
+const reportsOf = (texts: string[]): GoRaceReport[] =>
   parseGoRaceLines(asReportLines(texts)).flatMap((event) => (event.type === 'report' ? [event.report] : []));
 
 const struct = sampleLines('logs/struct-field.log');

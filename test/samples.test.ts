@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RaceOccurrence } from '../src/pipeline/occurrence.js';
 import { extractAll, loadManifest, occurrencesOf } from './support/samples.js';
+import { asGoRaceReport } from '../parsers/go-race/model.js';
 
 const manifest = loadManifest();
 
@@ -39,12 +40,14 @@ describe('every sample log yields exactly the reports Go printed in it', () => {
       expect(occurrences.filter((o) => o.truncated)).toHaveLength(entry.truncated);
       occurrences.forEach((occurrence, index) => {
         if (occurrence.truncated) return;
-        const parsed = occurrence.report.accesses.map((access) => racingFunctionOf(access.stack.frames)).sort();
+        const parsed = asGoRaceReport(occurrence.report)
+          .accesses.map((access) => racingFunctionOf(access.stack.frames))
+          .sort();
         const racing = entry.racingFunctions[index]!.map(elideTypeArguments).sort();
         expect(parsed, `report ${index + 1} at line ${occurrence.line}`).toEqual(racing);
         expect(occurrence.text.split('\n')[0]).toBe('WARNING: DATA RACE');
         expect(occurrence.text.endsWith('==================')).toBe(true);
-        expect(occurrence.report.accesses).toHaveLength(2);
+        expect(asGoRaceReport(occurrence.report).accesses).toHaveLength(2);
       });
     });
   }

@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FORMAT_NAMES } from '../parsers/registry.js';
 import { ConfigError, loadSettings } from '../src/config/settings.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'racewatch-settings-'));
@@ -29,6 +30,14 @@ describe('scan settings', () => {
     const settings = loadSettings({ RACEWATCH_SKIP_FUNCTIONS: '^a\\.,  b$ ', RACEWATCH_APP_MODULES: 'x.example/a,y.example/b' }, {});
     expect(settings.skipFunctions.map((r) => r.source)).toEqual(['^a\\.', 'b$']);
     expect(settings.appModules).toEqual(['x.example/a', 'y.example/b']);
+  });
+
+  it('RACEWATCH_FORMATS: every format by default, a subset by name, an unknown name refused with the known ones', () => {
+    expect(loadSettings({}, {}).formats).toEqual([...FORMAT_NAMES]);
+    expect(loadSettings({ RACEWATCH_FORMATS: ' go-race ' }, {}).formats).toEqual(['go-race']);
+    expect(loadSettings({}, {}, configFile(JSON.stringify({ formats: ['go-race'] }))).formats).toEqual(['go-race']);
+    expect(() => loadSettings({ RACEWATCH_FORMATS: 'go-race,tsan-typo' }, {})).toThrow(/RACEWATCH_FORMATS: each must be one of go-race/);
+    expect(() => loadSettings({ RACEWATCH_FORMATS: ',' }, {})).toThrow(/needs at least one format/);
   });
 
   it('names the bad setting and its source in the error', () => {

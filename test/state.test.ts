@@ -5,7 +5,7 @@ import { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StateWriteError, writeFileAtomic } from '../src/state/atomic-file.js';
 import { StateCorruptError } from '../src/state/json-file.js';
-import { unidentifiedReportKey } from '../src/fingerprint/fingerprint.js';
+import { unidentifiedReportKey } from '../parsers/go-race/key.js';
 import { loadState } from '../src/state/sink-state.js';
 
 const dir = () => mkdtempSync(path.join(tmpdir(), 'racewatch-state-test-'));

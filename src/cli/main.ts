@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
+import { FORMAT_NAMES } from '../../parsers/registry.js';
 import { ConfigError } from '../config/settings.js';
 import { GitlabConfigurationError } from '../sink/gitlab/errors.js';
 import { StateWriteError } from '../state/atomic-file.js';
@@ -35,6 +36,7 @@ function addSharedOptions(command: Command): Command {
       'import path prefix of your code; repeatable (default: every non-standard-library package) [env: RACEWATCH_APP_MODULES, comma-separated]',
       collect,
     )
+    .option('--formats <names>', `report formats to find, comma-separated: ${FORMAT_NAMES.join(', ')} (default: all) [env: RACEWATCH_FORMATS]`)
     .addOption(
       new Option('--log-level <level>', 'log verbosity on stderr [env: LOG_LEVEL]').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
     );
@@ -52,6 +54,7 @@ function commonFlags(options: Record<string, unknown>) {
     fingerprintDepth: options.fingerprintDepth,
     skipFunctions: options.skipFunction,
     appModules: options.appModule,
+    formats: options.formats,
     logLevel: options.logLevel,
   };
 }

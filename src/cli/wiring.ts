@@ -44,6 +44,7 @@ export function extractOptions(settings: Settings): ExtractOptions {
     maxLineBytes: settings.maxLineBytes,
     customPrefix: settings.linePrefix,
     goraceLogPaths: settings.goraceLogPaths,
+    formats: settings.formats,
     fingerprint: {
       depth: settings.fingerprintDepth,
       skipFunctions: settings.skipFunctions,

@@ -4,6 +4,7 @@ import { homedir, hostname } from 'node:os';
 import path from 'node:path';
 import * as z from 'zod/mini';
 import '../validation/english-messages.js';
+import { FORMAT_NAMES } from '../../parsers/registry.js';
 import { parseDuration } from './duration.js';
 import { gitlabUrlProblem, showGitlabUrl } from './gitlab-url.js';
 import { isLoopbackAddress } from './loopback.js';
@@ -19,6 +20,8 @@ export interface Settings {
   skipFunctions: RegExp[];
   goraceLogPaths: string[];
   appModules: string[];
+  /** The report formats to find (parsers/registry.ts): all by default. */
+  formats: string[];
   logLevel: string;
   paths: string[];
   startAt: 'beginning' | 'end';
@@ -108,6 +111,16 @@ const SETTINGS = {
   skipFunctions: { env: 'RACEWATCH_SKIP_FUNCTIONS', schema: z.pipe(list, z.array(regex)), fallback: [] as RegExp[] },
   goraceLogPaths: { env: 'RACEWATCH_GORACE_LOG_PATHS', schema: list, fallback: [] as string[] },
   appModules: { env: 'RACEWATCH_APP_MODULES', schema: list, fallback: [] as string[] },
+  formats: {
+    env: 'RACEWATCH_FORMATS',
+    schema: z.pipe(
+      list,
+      z
+        .array(z.enum(FORMAT_NAMES as [string, ...string[]], `each must be one of ${FORMAT_NAMES.join(', ')}`))
+        .check(z.minLength(1, 'needs at least one format')),
+    ),
+    fallback: [...FORMAT_NAMES],
+  },
   logLevel: {
     env: 'LOG_LEVEL',
     schema: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),

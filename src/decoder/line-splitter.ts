@@ -1,4 +1,5 @@
 import { countByte } from '../bytes/count-byte.js';
+import type { Needles } from '../bytes/needles.js';
 
 /**
  * Splits a byte stream into lines without ever holding more than one capped line: a line longer than
@@ -15,9 +16,9 @@ export interface LineSink {
 
 /** Lets a reader that only cares about some lines skip the rest as bytes (counted, never decoded). */
 export interface LineFilter {
-  /** While true, lines without `needle` are skipped, except those that cross a chunk boundary. */
+  /** While true, lines holding none of `needles` are skipped, except those that cross a chunk boundary. */
   skipping(): boolean;
-  needle: Buffer;
+  needles: Needles;
 }
 
 const LF = 0x0a;
@@ -79,12 +80,12 @@ export class LineSplitter {
   }
 
   /**
-   * Counts, without delivering, the complete lines before the next line holding the filter's needle (or
+   * Counts, without delivering, the complete lines before the next line holding one of the filter's needles (or
    * all complete lines when there is none); over-long lines are still delivered, flagged cut.
    * Returns where delivering resumes.
    */
   private skipLines(chunk: Buffer, start: number): number {
-    const needleAt = chunk.indexOf(this.filter!.needle, start);
+    const needleAt = this.filter!.needles.next(chunk, start);
     const stop = needleAt === -1 ? chunk.lastIndexOf(LF) + 1 : chunk.lastIndexOf(LF, needleAt) + 1;
     if (chunk.length <= this.maxLineBytes) {
       // No complete line of this chunk can be over-long, so only their number matters.

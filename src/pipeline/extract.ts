@@ -1,17 +1,22 @@
 import { createHash } from 'node:crypto';
+import { Needles } from '../bytes/needles.js';
 import path from 'node:path';
-import { createGoRaceParser, GO_RACE_MARKER, type GoRaceParserOptions } from '../../parsers/go-race.js';
+import { createAnyFormatParser } from '../../parsers/any-format.js';
+import type { ParserOptions, ReportFormat } from '../../parsers/format.js';
+import { formatOf, selectFormats } from '../../parsers/registry.js';
 import type { AbandonedReport, ParsedReport, ParserEvent, ReportLine, ReportParser } from '../../parsers/report.js';
 import { LineSplitter } from '../decoder/line-splitter.js';
 import { createUnwrapper, type Unwrapper, type WrapperName } from '../decoder/wrappers.js';
-import { fingerprintReport, type FingerprintOptions } from '../fingerprint/fingerprint.js';
+import type { FingerprintOptions } from '../fingerprint/fingerprint.js';
 import type { RaceOccurrence } from './occurrence.js';
 
 export interface ExtractOptions {
   maxLineBytes: number;
   customPrefix?: RegExp;
   fingerprint: FingerprintOptions;
-  parser?: GoRaceParserOptions;
+  parser?: ParserOptions;
+  /** The formats to find (parsers/registry.ts); all when unset. */
+  formats?: readonly string[];
   /** GORACE `log_path` values: their `<log_path>.<pid>` files get the pid in their occurrence ids. */
   goraceLogPaths?: string[];
 }
@@ -35,7 +40,6 @@ export interface ResumePoint {
   head: Buffer;
 }
 
-const MARKER = Buffer.from(GO_RACE_MARKER);
 /** Lines outside the grammar a new file may begin with before an offered report counts as not continued in it. */
 const MAX_UNDECIDED_LINES = 20;
 
@@ -68,7 +72,9 @@ export class RaceExtractor {
   private readonly unwrapper: Unwrapper;
   private readonly splitter: LineSplitter;
   private readonly head: HeadBytes;
-  private readonly marker = new MarkerCursor();
+  private readonly formats: EnabledFormats;
+  /** The markers of every enabled format, searched as bytes: lines without one are skipped while no report is open. */
+  private readonly marker: Needles;
   private events: ExtractEvent[] = [];
   private lastLine = 0;
   private readonly process: string | null;
@@ -78,11 +84,13 @@ export class RaceExtractor {
     private readonly options: ExtractOptions,
     resume: ResumePoint = { offset: 0, line: 1, head: Buffer.alloc(0) },
   ) {
-    this.parser = createGoRaceParser(options.parser);
+    this.formats = formatsOf(options);
+    this.marker = new Needles(this.formats.needles);
+    this.parser = createAnyFormatParser(this.formats.list, options.parser ?? {});
     this.unwrapper = createUnwrapper({ maxLineChars: options.maxLineBytes, customPrefix: options.customPrefix });
     this.head = new HeadBytes(HEAD_BYTES, resume.offset === 0 ? Buffer.alloc(0) : resume.head);
     this.process = processOfRaceLog(source, options.goraceLogPaths ?? []);
-    const filter = { needle: MARKER, skipping: () => this.waitsForMarker };
+    const filter = { needles: this.marker, skipping: () => this.waitsForMarker };
     this.splitter = new LineSplitter(options.maxLineBytes, (...line) => this.onLine(...line), resume, filter);
   }
 
@@ -214,7 +222,7 @@ export class RaceExtractor {
     this.parser = offer.parser;
     this.adopted = { start: offer.start, origin, release: () => (origin.lentAt = null) };
     origin.lentAt = origin.parser.openAt;
-    origin.parser = createGoRaceParser(origin.options.parser);
+    origin.parser = createAnyFormatParser(origin.formats.list, origin.options.parser ?? {});
   }
 
   private toEvents(events: ParserEvent[]): void {
@@ -259,25 +267,6 @@ function decodeText(bytes: Buffer, start: number, end: number): string {
   return text.includes('\0') ? text.replace(/\0+/g, '') : text;
 }
 
-/** Finds the marker once per buffer position instead of once per line. */
-class MarkerCursor {
-  private buffer: Buffer | null = null;
-  private next = -1;
-
-  /** Readers may reuse one buffer for every chunk: a new chunk is a new search. */
-  forget(): void {
-    this.buffer = null;
-  }
-
-  within(bytes: Buffer, start: number, end: number): boolean {
-    if (bytes !== this.buffer || (this.next !== -1 && this.next < start)) {
-      this.buffer = bytes;
-      this.next = bytes.indexOf(MARKER, start);
-    }
-    return this.next !== -1 && this.next + MARKER.length <= end;
-  }
-}
-
 class HeadBytes {
   private head: Buffer;
   constructor(
@@ -301,14 +290,36 @@ class HeadBytes {
   }
 }
 
+interface EnabledFormats {
+  list: ReportFormat[];
+  needles: string[];
+}
+
+const enabledFormats = new WeakMap<ExtractOptions, EnabledFormats>();
+
+/** The formats the options enable (parsers/registry.ts), chosen once per set of options: every file of a run shares them. */
+function formatsOf(options: ExtractOptions): EnabledFormats {
+  let found = enabledFormats.get(options);
+  if (!found) {
+    const list = selectFormats(options.formats);
+    found = { list, needles: list.flatMap((format) => [...format.needles]) };
+    enabledFormats.set(options, found);
+  }
+  return found;
+}
+
 function toOccurrence(source: string, report: ParsedReport, head: HeadBytes, options: FingerprintOptions, process: string | null): RaceOccurrence {
-  const { key, title, sides, ...identity } = fingerprintReport(report, options);
+  const format = formatOf(report);
+  const fingerprint = format.fingerprint(report, options);
+  const { key, title, sides, ...identity } = fingerprint;
   return {
     id: occurrenceId(head.upTo(report.markerOffset), report, process),
     fingerprint: key,
     title,
     sides,
     identity,
+    facts: format.facts(report, fingerprint),
+    details: format.details(report),
     source,
     line: report.markerLine,
     offset: report.markerOffset,

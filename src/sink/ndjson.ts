@@ -14,9 +14,10 @@ export function createNdjsonSink(out: Writable): RaceSink {
 }
 
 function toJson(occurrence: RaceOccurrence): Record<string, unknown> {
-  const { report } = occurrence;
   return {
     id: occurrence.id,
+    format: occurrence.report.format,
+    reportKind: occurrence.report.kind,
     fingerprint: occurrence.fingerprint,
     kind: occurrence.identity.kind,
     lineage: occurrence.identity.lineage,
@@ -26,19 +27,7 @@ function toJson(occurrence: RaceOccurrence): Record<string, unknown> {
     offset: occurrence.offset,
     truncated: occurrence.truncated,
     sides: occurrence.sides,
-    accesses: report.accesses.map((access) => ({
-      op: access.op,
-      previous: access.previous,
-      goroutine: access.goroutine,
-      stackLost: access.stack.lost,
-      frames: access.stack.frames,
-    })),
-    creations: report.creations.map((creation) => ({
-      goroutine: creation.goroutine,
-      state: creation.state,
-      stackLost: creation.stack.lost,
-      frames: creation.stack.frames,
-    })),
+    ...occurrence.details,
     text: occurrence.text,
   };
 }

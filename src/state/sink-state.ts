@@ -1,8 +1,9 @@
 import path from 'node:path';
 import * as z from 'zod/mini';
 import '../validation/english-messages.js';
-import { unidentifiedReportKey } from '../fingerprint/fingerprint.js';
-import { V1_PLACEHOLDERS } from '../fingerprint/legacy/gorace-v1.js';
+// Schema 2 held Go race sightings only: upgrading them needs that format's keys.
+import { unidentifiedReportKey } from '../../parsers/go-race/key.js';
+import { V1_PLACEHOLDERS } from '../../parsers/go-race/legacy/gorace-v1.js';
 import { readStateFile } from './json-file.js';
 
 export { lockState, StateLockedError } from './lock.js';
@@ -46,8 +47,10 @@ export type BugLookup = z.infer<typeof bugLookupSchema>;
 const sightingSchema = z.object({
   ...schemaTwoSightingFields,
   ...bugLookupFields,
-  /** The sides a half or incomplete report lost, and why: the issue text says so. */
-  unknownSides: z.array(z.object({ access: z.string(), reason: z.enum(['lost', 'cut', 'no-frames', 'not-printed']) })),
+  /** The sides a half or incomplete report lost, and why (`lost`, `cut`, ...): the issue text says so. */
+  unknownSides: z.array(z.object({ access: z.string(), reason: z.string() })),
+  /** The report's format (parsers/registry.ts); sightings saved before there were several formats are Go race ones. */
+  format: z._default(z.string(), 'go-race'),
 });
 export type Sighting = z.infer<typeof sightingSchema>;
 
@@ -150,7 +153,7 @@ function toSchemaThree(old: SchemaTwoState): SinkState {
 
 function upgradeSighting(old: z.infer<typeof schemaTwoSighting>): Sighting {
   const unknown = old.sides.filter((side) => side.length === 1 && V1_PLACEHOLDERS.includes(side[0]!)).length;
-  const base = { ...old, sideKeys: [], unknownSides: [] };
+  const base = { ...old, format: 'go-race', sideKeys: [], unknownSides: [] };
   if (unknown < 2) return { ...base, kind: unknown === 1 ? 'half' : 'complete', keys: [old.fingerprint], formerShared: [] };
   const key = unidentifiedReportKey(old.text);
   return { ...base, kind: 'incomplete', fingerprint: key, keys: [key], formerShared: [old.fingerprint] };

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { asGoRaceReport } from '../../parsers/go-race/model.js';
 import { extractOptions } from '../../src/cli/wiring.js';
 import { loadSettings } from '../../src/config/settings.js';
 import type { ExtractOptions } from '../../src/pipeline/extract.js';
@@ -30,7 +31,8 @@ export interface GoldenReport {
   /** For a report without frames: the earlier key it shared with other bugs, only read to learn what was filed. */
   formerShared?: string[];
   sides: string[][];
-  accesses: GoldenAccess[];
+  /** Go race reports only. */
+  accesses?: GoldenAccess[];
 }
 
 export interface Golden {
@@ -90,7 +92,9 @@ export async function computeGolden(log: string, options: ExtractOptions = cliDe
         lineage: [...occurrence.identity.lineage],
         ...(occurrence.identity.formerShared.length > 0 ? { formerShared: [...occurrence.identity.formerShared] } : {}),
         sides: occurrence.sides.map((side) => [...side]),
-        accesses: occurrence.report.accesses.map((access) => ({ op: access.op, previous: access.previous })),
+        ...(occurrence.report.format === 'go-race'
+          ? { accesses: asGoRaceReport(occurrence.report).accesses.map((access) => ({ op: access.op, previous: access.previous })) }
+          : {}),
       },
     ];
   });

@@ -1,11 +1,11 @@
-import type { Access, GoroutineOrigin, ParsedReport, Stack } from '../../parsers/report.js';
-import { parseGoRaceLines } from '../../parsers/go-race.js';
+import type { Access, GoroutineOrigin, GoRaceReport, Stack } from '../../parsers/go-race/model.js';
+import { parseGoRaceLines } from '../../parsers/go-race/grammar.js';
 
 /**
  * Prints a parsed report back in the Go race detector's format (tsan_report.cpp, Go branch), so tests can
  * vary one aspect of a real report (ids, paths, order, callers) and parse the result again.
  */
-export function renderReport(report: Pick<ParsedReport, 'accesses' | 'creations'>): string {
+export function renderReport(report: Pick<GoRaceReport, 'accesses' | 'creations'>): string {
   const lines = ['==================', 'WARNING: DATA RACE'];
   report.accesses.forEach((access, index) => {
     if (index > 0) lines.push('');
@@ -33,7 +33,7 @@ function stackLines(stack: Stack): string[] {
 }
 
 /** The report printed back and parsed again, as racewatch would read a log that held the varied report. */
-export function reparse(report: Pick<ParsedReport, 'accesses' | 'creations'>, options: { truncateAfterLine?: number } = {}): ParsedReport {
+export function reparse(report: Pick<GoRaceReport, 'accesses' | 'creations'>, options: { truncateAfterLine?: number } = {}): GoRaceReport {
   let lines = renderReport(report).split('\n');
   if (options.truncateAfterLine !== undefined) lines = lines.slice(0, options.truncateAfterLine);
   const events = parseGoRaceLines(lines.map((text, i) => ({ text, line: i + 1, offset: 0 })));

@@ -1,4 +1,5 @@
-import { racingTitle, sanitizeTitle } from '../../fingerprint/fingerprint.js';
+import { formatNamed } from '../../../parsers/registry.js';
+import { sanitizeTitle } from '../../fingerprint/fingerprint.js';
 import { issueToken } from '../../fingerprint/token.js';
 import type { BugLookup, Sighting } from '../../state/sink-state.js';
 import { answerKeysInMarker, sidesInMarker } from './marker.js';
@@ -18,6 +19,7 @@ export async function titleForNewIssue(tracker: IssueTracker, bug: BugLookup, fi
   const withToken = sanitizeTitle(`${first.title.slice(0, 200)} (${issueToken(bug.fingerprint)})`);
   if (first.kind === 'incomplete' || first.sides.length === 0) return withToken;
   const rivalSides = rivals.map((issue) => sidesInMarker(issue.description)).filter((sides) => sides.length > 0);
+  const { title: racingTitle } = formatNamed(first.format);
   const deepest = Math.max(...first.sides.map((side) => side[0]!.split('/').length));
   for (let elements = 2; elements <= deepest; elements += 1) {
     const title = racingTitle(first.sides, elements);

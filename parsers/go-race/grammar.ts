@@ -1,18 +1,13 @@
 /**
  * Go race detector reports (`WARNING: DATA RACE` ... `==================`), parsed as a grammar so that
  * foreign lines written between a report's lines are skipped instead of breaking it.
- * Grammar: ../shared/reference/race-format-sources.md §1.1 (the Go branch of tsan_report.cpp).
+ * Grammar: ../../../shared/reference/race-format-sources.md §1.1 (the Go branch of tsan_report.cpp).
  */
-import type { Access, AbandonedReport, Frame, GoroutineOrigin, ParsedReport, ParserEvent, ReportLine, ReportParser, Stack } from './report.js';
+import type { ParserOptions } from '../format.js';
+import type { AbandonedReport, ParserEvent, ReportLine, ReportParser } from '../report.js';
+import type { Access, Frame, GoRaceReport, GoroutineOrigin, Stack } from './model.js';
 
 export const GO_RACE_MARKER = 'WARNING: DATA RACE';
-
-export interface GoRaceParserOptions {
-  /** A report that meets this many foreign lines in a row is taken as cut off by other output. */
-  maxForeignRun?: number;
-  /** Report text beyond this many characters is left out (the parsed frames are kept). */
-  maxTextChars?: number;
-}
 
 const SEPARATOR = /^={18,}$/;
 // A separator glued to the marker happens when two writers share a line (OBS in race-format-sources §6).
@@ -57,11 +52,11 @@ export function isGoRaceMarker(text: string): boolean {
   return MARKER_LINE.test(text);
 }
 
-export function createGoRaceParser(options: GoRaceParserOptions = {}): ReportParser {
+export function createGoRaceParser(options: ParserOptions = {}): ReportParser {
   return parserFrom(options, null);
 }
 
-function parserFrom(options: GoRaceParserOptions, resumed: OpenReport | null): ReportParser {
+function parserFrom(options: ParserOptions, resumed: OpenReport | null): ReportParser {
   const maxForeignRun = options.maxForeignRun ?? 200;
   const maxTextChars = options.maxTextChars ?? 256 * 1024;
   let open: OpenReport | null = resumed;
@@ -101,7 +96,7 @@ function parserFrom(options: GoRaceParserOptions, resumed: OpenReport | null): R
       };
       return [{ type: 'abandoned', abandoned }];
     }
-    const parsed: ParsedReport = {
+    const parsed: GoRaceReport = {
       format: 'go-race',
       kind: 'data-race',
       accesses: report.accesses,
@@ -229,11 +224,14 @@ function accessFrom(match: RegExpExecArray, stack: Stack): Access {
   };
 }
 
+export type GoRaceEvent = { type: 'report'; report: GoRaceReport } | { type: 'abandoned'; abandoned: AbandonedReport };
+
 /** Convenience for whole inputs (tests, small files): every event the lines produce, in order. */
-export function parseGoRaceLines(lines: Iterable<ReportLine>, options?: GoRaceParserOptions): ParserEvent[] {
+export function parseGoRaceLines(lines: Iterable<ReportLine>, options?: ParserOptions): GoRaceEvent[] {
   const parser = createGoRaceParser(options);
   const events: ParserEvent[] = [];
   for (const line of lines) events.push(...parser.push(line));
   events.push(...parser.end());
-  return events;
+  // This parser makes Go race reports only.
+  return events as GoRaceEvent[];
 }

@@ -1,5 +1,5 @@
-import type { Access, GoroutineOrigin, ParsedReport } from '../../parsers/report.js';
-import { isWrapperFrame, normalizeFunctionName, shortFunctionName } from './go-names.js';
+import type { Access, GoRaceReport, GoroutineOrigin } from './model.js';
+import { isWrapperFrame, normalizeFunctionName, shortFunctionName } from './names.js';
 
 /**
  * What identifies a report neither of whose accesses names a function (its stacks lost in a paste, the report cut
@@ -24,7 +24,7 @@ export interface IncompleteIdentity {
   title: string;
 }
 
-export function incompleteIdentity(report: Pick<ParsedReport, 'accesses' | 'creations' | 'text'>): IncompleteIdentity {
+export function incompleteIdentity(report: Pick<GoRaceReport, 'accesses' | 'creations' | 'text'>): IncompleteIdentity {
   const origins = report.accesses.map((access) => originOf(access, report.creations));
   if (origins.some((origin) => origin !== null && origin[0] !== MAIN_GOROUTINE)) {
     const sides = report.accesses.map((access, i) => [access.op, ...(origins[i] ?? [UNKNOWN_GOROUTINE])]).sort(compareSides);

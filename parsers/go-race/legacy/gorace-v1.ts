@@ -5,7 +5,7 @@
  * here as it was, so that changes to the current rule (fingerprint.ts, go-names.ts) cannot move it.
  */
 import { createHash } from 'node:crypto';
-import type { Access, Frame } from '../../../parsers/report.js';
+import type { Access, Frame } from '../model.js';
 
 export const GORACE_V1 = 'gorace-v1';
 

@@ -1,7 +1,7 @@
-import type { Access, Frame, ParsedReport } from '../../parsers/report.js';
-import type { FingerprintOptions } from './fingerprint.js';
+import type { FingerprintOptions } from '../../src/fingerprint/fingerprint.js';
+import type { Access, Frame, GoRaceReport } from './model.js';
 import { nestedUnderCaller } from './closures.js';
-import { isAtomicOperation, isStandardLibrary, isWrapperFrame, normalizeFunctionName, packagePath } from './go-names.js';
+import { isAtomicOperation, isStandardLibrary, isWrapperFrame, normalizeFunctionName, packagePath } from './names.js';
 
 /** Why a side of a report names no function. */
 export type UnknownReason =
@@ -17,7 +17,7 @@ export type UnknownReason =
 export type Side = { kind: 'named'; names: string[] } | { kind: 'unknown'; reason: UnknownReason; access: string };
 
 /** The two sides of a report, in the order printed (current access, then previous). */
-export function sidesOf(report: Pick<ParsedReport, 'accesses' | 'creations' | 'truncated'>, options: FingerprintOptions): Side[] {
+export function sidesOf(report: Pick<GoRaceReport, 'accesses' | 'creations' | 'truncated'>, options: FingerprintOptions): Side[] {
   return [0, 1].map((index) => {
     const access = report.accesses[index];
     if (!access) return { kind: 'unknown', reason: 'not-printed', access: 'previous access' };
